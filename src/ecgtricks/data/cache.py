@@ -1,0 +1,256 @@
+"""Preprocess a dataset once into a memory-mapped store.
+
+Layout of a cache directory (``<cache_root>/<dataset>-<key>``):
+
+- ``signals.f32``: every record's preprocessed signal, time-major (samples x leads), one after
+  another, so a crop of a record is one contiguous slice of the memory map.
+- ``offsets.npy``: ``int64 [n_records + 1]`` sample offsets into ``signals.f32``.
+- ``records.json``: name, source, labels (all codes), age, sex, original rate per record.
+- ``skipped.json``: records left out and why.
+- ``manifest.json``: key, preprocessing spec, shapes; written last, so its presence proves the
+  directory complete. The directory is built under a temporary name and renamed into place.
+
+The key hashes the preprocessing spec, the lead order and every source file's name, size and
+mtime, so a changed config or file never reuses a stale cache.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import os
+import shutil
+import time
+from collections.abc import Sequence
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from filelock import FileLock
+from tqdm.auto import tqdm
+
+from ecgtricks.data.preprocess import Pipeline
+from ecgtricks.data.record import Record, read_record
+from ecgtricks.errors import ECGTricksError, RecordError
+
+log = logging.getLogger(__name__)
+
+CACHE_VERSION = 1
+STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+
+
+def _file_fingerprint(path: Path) -> list[Any]:
+    try:
+        st = path.stat()
+    except FileNotFoundError:
+        return [path.name, None, None]
+    return [path.name, st.st_size, st.st_mtime_ns]
+
+
+def cache_key(records: Sequence[Path], pipeline: Pipeline, leads: Sequence[str]) -> str:
+    files = []
+    for rec in records:
+        files.append(_file_fingerprint(rec.with_suffix(".hea")))
+        files.append(_file_fingerprint(rec.with_suffix(".mat")))
+    payload = json.dumps(
+        {"version": CACHE_VERSION, "pipeline": pipeline.spec(), "leads": list(leads), "files": files},
+        sort_keys=True,
+    )
+    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+
+
+def order_leads(record: Record, leads: Sequence[str]) -> np.ndarray:
+    """The record's signal with its leads in ``leads`` order (matched case-insensitively)."""
+    have = [n.lower() for n in record.lead_names]
+    want = [n.lower() for n in leads]
+    if have == want:
+        return record.signal
+    missing = [n for n, w in zip(leads, want) if w not in have]
+    if missing:
+        raise RecordError(record.path.with_suffix(".hea"), f"lacks leads {missing} (has {list(record.lead_names)})")
+    return record.signal[[have.index(w) for w in want]]
+
+
+@dataclass(frozen=True)
+class _Job:
+    path: Path
+    pipeline: Pipeline
+    leads: tuple[str, ...]
+
+
+def _process(job: _Job) -> tuple[dict[str, Any], np.ndarray] | tuple[str, str]:
+    """Read and preprocess one record in a worker; errors come back as (path, problem)."""
+    try:
+        record = read_record(job.path)
+        x, fs = job.pipeline(order_leads(record, job.leads), record.fs)
+    except RecordError as exc:
+        return exc.path, exc.problem
+    if not np.isfinite(x).all():
+        return str(job.path), "preprocessing produced NaN or infinite values"
+    meta = {
+        "name": record.name,
+        "source": record.source,
+        "labels": list(record.labels),
+        "age": record.age,
+        "sex": record.sex,
+        "fs_original": record.fs,
+        "fs": fs,
+    }
+    return meta, np.ascontiguousarray(x.T)
+
+
+class ECGCache:
+    """Read access to a built cache; signals are memory-mapped, never loaded whole."""
+
+    def __init__(self, directory: str | Path) -> None:
+        self.directory = Path(directory)
+        manifest_path = self.directory / "manifest.json"
+        if not manifest_path.is_file():
+            raise ECGTricksError(f"{self.directory}: not a complete cache (no manifest.json)")
+        self.manifest = json.loads(manifest_path.read_text())
+        self.records: list[dict[str, Any]] = json.loads((self.directory / "records.json").read_text())
+        self.offsets = np.load(self.directory / "offsets.npy")
+        total, n_leads = self.manifest["shape"]
+        self.signals = np.memmap(self.directory / "signals.f32", np.float32, "r", shape=(total, n_leads))
+        self.fs = float(self.manifest["fs"]) if self.manifest["fs"] is not None else None
+        self.built = False  # True when this process built it, False when an existing one was reused
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        return np.diff(self.offsets)
+
+    @property
+    def names(self) -> list[str]:
+        return [r["name"] for r in self.records]
+
+    @property
+    def labels(self) -> list[list[str]]:
+        return [r["labels"] for r in self.records]
+
+    @property
+    def sources(self) -> list[str]:
+        return [r["source"] for r in self.records]
+
+    @property
+    def skipped(self) -> list[dict[str, str]]:
+        return json.loads((self.directory / "skipped.json").read_text())
+
+    def signal(self, index: int) -> np.ndarray:
+        """Record ``index`` as a (leads x samples) view of the memory map."""
+        return self.signals[self.offsets[index] : self.offsets[index + 1]].T
+
+
+def _write_cache(
+    tmp: Path,
+    records: Sequence[Path],
+    pipeline: Pipeline,
+    leads: tuple[str, ...],
+    on_error: str,
+    workers: int,
+    progress: bool,
+) -> tuple[list[dict[str, Any]], list[dict[str, str]], int]:
+    metas: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    offsets = [0]
+    jobs = [_Job(p, pipeline, leads) for p in records]
+    with open(tmp / "signals.f32", "wb") as out:
+        executor = ProcessPoolExecutor(workers) if workers > 1 else None
+        try:
+            # Results stream back in order and go straight to disk: memory stays bounded.
+            results = executor.map(_process, jobs, chunksize=8) if executor else map(_process, jobs)
+            for job, result in tqdm(
+                zip(jobs, results), total=len(jobs), desc="preprocess", unit="rec", disable=not progress
+            ):
+                meta, payload = result
+                if isinstance(meta, str):
+                    if on_error == "raise":
+                        raise RecordError(meta, payload)
+                    log.warning("skipped %s: %s", meta, payload)
+                    skipped.append({"record": str(job.path), "file": meta, "problem": payload})
+                    continue
+                out.write(payload.tobytes())
+                offsets.append(offsets[-1] + payload.shape[0])
+                metas.append(meta)
+        finally:
+            if executor:
+                executor.shutdown(cancel_futures=True)
+    np.save(tmp / "offsets.npy", np.asarray(offsets, dtype=np.int64))
+    (tmp / "records.json").write_text(json.dumps(metas))
+    (tmp / "skipped.json").write_text(json.dumps(skipped, indent=1))
+    return metas, skipped, offsets[-1]
+
+
+def build_cache(
+    records: Sequence[str | Path],
+    pipeline: Pipeline,
+    cache_root: str | Path,
+    *,
+    name: str = "dataset",
+    leads: Sequence[str] = STANDARD_LEADS,
+    on_error: str = "skip",
+    workers: int | None = None,
+    progress: bool = True,
+) -> ECGCache:
+    """Build the cache for ``records`` (paths without extension), or reuse a valid one.
+
+    ``on_error``: ``skip`` leaves bad records out and lists them in ``skipped.json`` and the
+    log; ``raise`` stops at the first with a ``RecordError``.
+    """
+    if on_error not in ("skip", "raise"):
+        raise ECGTricksError(f"data.on_error must be 'skip' or 'raise', got {on_error!r}")
+    records = [Path(r) for r in records]
+    if not records:
+        raise ECGTricksError(f"no records to cache for dataset {name!r}")
+    leads = tuple(leads)
+    key = cache_key(records, pipeline, leads)
+    cache_root = Path(cache_root)
+    final = cache_root / f"{name}-{key}"
+    cache_root.mkdir(parents=True, exist_ok=True)
+    if (final / "manifest.json").is_file():
+        return ECGCache(final)
+    # One builder per cache; others wait, then reuse what it built.
+    with FileLock(str(final) + ".lock"):
+        if (final / "manifest.json").is_file():
+            return ECGCache(final)
+        if final.exists():  # left half-written by a killed process
+            log.warning("removing incomplete cache %s", final)
+            shutil.rmtree(final)
+        tmp = cache_root / f".{final.name}.tmp-{os.getpid()}"
+        shutil.rmtree(tmp, ignore_errors=True)
+        tmp.mkdir(parents=True)
+        started = time.perf_counter()
+        try:
+            workers = workers or min(2, os.cpu_count() or 1)
+            metas, skipped, total = _write_cache(tmp, records, pipeline, leads, on_error, workers, progress)
+            if not metas:
+                raise ECGTricksError(f"no readable records in dataset {name!r} ({len(skipped)} skipped)")
+            rates = {m["fs"] for m in metas}
+            seconds = time.perf_counter() - started
+            manifest = {
+                "version": CACHE_VERSION,
+                "key": key,
+                "name": name,
+                "pipeline": pipeline.spec(),
+                "leads": list(leads),
+                "fs": rates.pop() if len(rates) == 1 else None,
+                "shape": [total, len(leads)],
+                "n_records": len(metas),
+                "n_skipped": len(skipped),
+                "build_seconds": seconds,
+            }
+            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
+            os.replace(tmp, final)
+        except BaseException:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise
+    if skipped:
+        log.warning("%d records skipped; see %s", len(skipped), final / "skipped.json")
+    cache = ECGCache(final)
+    cache.built = True
+    return cache

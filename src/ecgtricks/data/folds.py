@@ -1,0 +1,53 @@
+"""Deterministic multilabel-stratified K-fold assignment, shared by all runs of a dataset."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Sequence
+from pathlib import Path
+
+import numpy as np
+from filelock import FileLock
+from iterstrat.ml_stratifiers import MultilabelStratifiedKFold
+
+
+def assign_folds(labels: np.ndarray, n_folds: int = 10, seed: int = 0) -> np.ndarray:
+    """Fold id (0..n_folds-1) of each record, stratified over all label columns at once.
+
+    Iterative stratification (Sechidis et al., 2011) keeps rare classes spread over folds,
+    which a per-class or random split does not.
+    """
+    labels = np.asarray(labels, dtype=np.int8)
+    if len(labels) < n_folds:
+        raise ValueError(f"{len(labels)} records cannot be split into {n_folds} folds")
+    folds = np.empty(len(labels), dtype=np.int64)
+    splitter = MultilabelStratifiedKFold(n_splits=n_folds, shuffle=True, random_state=seed)
+    for fold, (_, val_idx) in enumerate(splitter.split(np.zeros(len(labels)), labels)):
+        folds[val_idx] = fold
+    return folds
+
+
+def load_or_assign_folds(
+    directory: str | Path, names: Sequence[str], labels: np.ndarray, n_folds: int = 10, seed: int = 0
+) -> np.ndarray:
+    """Folds saved in ``directory`` under a key of the record names and labels.
+
+    Preprocessing does not change the key, so every cache of a dataset shares one split.
+    """
+    labels = np.asarray(labels, dtype=bool)
+    digest = hashlib.sha256(
+        json.dumps([list(names), np.packbits(labels).tolist(), labels.shape]).encode()
+    ).hexdigest()[:16]
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / f"folds-{digest}-k{n_folds}-s{seed}.npy"
+    with FileLock(str(path) + ".lock"):
+        if path.is_file():
+            return np.load(path)
+        folds = assign_folds(labels, n_folds, seed)
+        tmp = path.with_suffix(f".tmp{os.getpid()}.npy")
+        np.save(tmp, folds)
+        os.replace(tmp, path)
+    return folds
