@@ -35,5 +35,17 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON serialisable: {type(value)}")
 
 
+def _finite(obj: Any) -> Any:
+    """NaN and infinities become null: JSON has no such numbers."""
+    if isinstance(obj, float):
+        return obj if np.isfinite(obj) else None
+    if isinstance(obj, dict):
+        return {k: _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
 def atomic_write_json(path: str | Path, obj: Any) -> None:
-    atomic_write_bytes(path, (json.dumps(obj, indent=2, default=_jsonable) + "\n").encode())
+    text = json.dumps(_finite(obj), indent=2, default=_jsonable, allow_nan=False)
+    atomic_write_bytes(path, (text + "\n").encode())

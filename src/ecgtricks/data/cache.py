@@ -68,7 +68,7 @@ def order_leads(record: Record, leads: Sequence[str]) -> np.ndarray:
     want = [n.lower() for n in leads]
     if have == want:
         return record.signal
-    missing = [n for n, w in zip(leads, want) if w not in have]
+    missing = [n for n, w in zip(leads, want, strict=False) if w not in have]
     if missing:
         raise RecordError(record.path.with_suffix(".hea"), f"lacks leads {missing} (has {list(record.lead_names)})")
     return record.signal[[have.index(w) for w in want]]
@@ -165,7 +165,7 @@ def _write_cache(
             # Results stream back in order and go straight to disk: memory stays bounded.
             results = executor.map(_process, jobs, chunksize=8) if executor else map(_process, jobs)
             for job, result in tqdm(
-                zip(jobs, results), total=len(jobs), desc="preprocess", unit="rec", disable=not progress
+                zip(jobs, results, strict=False), total=len(jobs), desc="preprocess", unit="rec", disable=not progress
             ):
                 meta, payload = result
                 if isinstance(meta, str):

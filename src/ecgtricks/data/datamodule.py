@@ -1,0 +1,167 @@
+"""Datasets over a cache and the LightningDataModule that picks a cross-validation fold."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytorch_lightning as pl
+import torch
+from torch.utils.data import DataLoader, Dataset
+
+from ecgtricks.data.cache import ECGCache, build_cache
+from ecgtricks.data.folds import load_or_assign_folds
+from ecgtricks.data.preprocess import build_pipeline
+from ecgtricks.data.record import find_records
+from ecgtricks.errors import ConfigError
+from ecgtricks.labels import encode_labels
+
+log = logging.getLogger(__name__)
+
+
+class CropDataset(Dataset):
+    """Random fixed-length windows for training; records shorter than the window are zero-padded."""
+
+    def __init__(self, cache: ECGCache, indices: np.ndarray, targets: np.ndarray, window: int) -> None:
+        self.cache, self.indices, self.targets, self.window = cache, indices, targets, window
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        idx = int(self.indices[i])
+        start, stop = int(self.cache.offsets[idx]), int(self.cache.offsets[idx + 1])
+        n = stop - start
+        out = torch.zeros(self.cache.signals.shape[1], self.window)
+        if n > self.window:
+            # torch's RNG: seeded per DataLoader worker, so crops are reproducible.
+            start += int(torch.randint(0, n - self.window + 1, ()).item())
+        take = min(n, self.window)
+        # np.array copies the read-only memory-map slice once; torch refuses non-writable arrays.
+        out[:, :take] = torch.from_numpy(np.array(self.cache.signals[start : start + take].T))
+        return out, torch.from_numpy(self.targets[i])
+
+
+class WholeRecordDataset(Dataset):
+    """Whole records for evaluation; ``pad_collate`` batches them with their lengths."""
+
+    def __init__(self, cache: ECGCache, indices: np.ndarray, targets: np.ndarray) -> None:
+        self.cache, self.indices, self.targets = cache, indices, targets
+
+    def __len__(self) -> int:
+        return len(self.indices)
+
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+        signal = np.array(self.cache.signal(int(self.indices[i])), order="C")
+        return torch.from_numpy(signal), torch.from_numpy(self.targets[i])
+
+
+def pad_collate(batch: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    lengths = torch.tensor([x.shape[-1] for x, _ in batch])
+    signals = torch.zeros(len(batch), batch[0][0].shape[0], int(lengths.max()))
+    for row, (x, _) in enumerate(batch):
+        signals[row, :, : x.shape[-1]] = x
+    return signals, torch.stack([y for _, y in batch]), lengths
+
+
+def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> list[list[int]]:
+    """Batches of similar length, so padding (and wasted compute) stays small."""
+    order = np.argsort(lengths, kind="stable")
+    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
+
+
+def resolve_data_dir(data_cfg: Any, cache_root: Path) -> Path:
+    """The records directory: ``data.path``, or the built-in synthetic dataset."""
+    if data_cfg.get("path"):
+        path = Path(str(data_cfg.path)).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"data.path={str(path)!r} is not a directory")
+        return path
+    from ecgtricks.data.synthetic import ensure_dataset
+
+    return ensure_dataset(cache_root / "datasets", n_records=int(data_cfg.n_records), seed=int(data_cfg.seed))
+
+
+def prepare_cache(data_cfg: Any, preprocess_cfg: Any, *, progress: bool = True) -> ECGCache:
+    """Find the records and build (or reuse) the preprocessed cache for a data config."""
+    from ecgtricks.paths import default_cache_root
+
+    cache_root = Path(str(data_cfg.cache_dir)).expanduser() if data_cfg.get("cache_dir") else default_cache_root()
+    data_dir = resolve_data_dir(data_cfg, cache_root)
+    records = find_records(data_dir)
+    if data_cfg.get("limit"):
+        records = records[: int(data_cfg.limit)]
+    if not records:
+        raise ConfigError(f"no .hea records found under {data_dir}")
+    return build_cache(
+        records,
+        build_pipeline(preprocess_cfg),
+        cache_root / "caches",
+        name=data_dir.name,
+        leads=tuple(data_cfg.leads),
+        on_error=str(data_cfg.on_error),
+        workers=data_cfg.get("workers"),
+        progress=progress,
+    )
+
+
+class ECGDataModule(pl.LightningDataModule):
+    def __init__(
+        self,
+        data_cfg: Any,
+        preprocess_cfg: Any,
+        *,
+        fold: int = 0,
+        batch_size: int = 128,
+        eval_batch_size: int | None = None,
+        window_s: float = 10.0,
+        num_workers: int = 0,
+        train_unlabelled: bool = False,
+    ) -> None:
+        super().__init__()
+        n_folds = int(data_cfg.n_folds)
+        if not 0 <= fold < n_folds:
+            raise ConfigError(f"fold={fold} is outside 0..{n_folds - 1} (data.n_folds={n_folds})")
+        self.data_cfg, self.preprocess_cfg, self.fold = data_cfg, preprocess_cfg, fold
+        self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
+        self.window_s, self.num_workers, self.train_unlabelled = window_s, num_workers, train_unlabelled
+        self.cache: ECGCache | None = None
+
+    def setup(self, stage: str | None = None) -> None:
+        if self.cache is not None:
+            return
+        cache = prepare_cache(self.data_cfg, self.preprocess_cfg)
+        if cache.fs is None:
+            raise ConfigError("records have different sampling rates: set preprocess.resample.fs")
+        targets = encode_labels(cache.labels)
+        folds = load_or_assign_folds(
+            cache.directory.parent / "folds", cache.names, targets,
+            int(self.data_cfg.n_folds), int(self.data_cfg.fold_seed),
+        )
+        val = np.flatnonzero(folds == self.fold)
+        train = np.flatnonzero(folds != self.fold)
+        if not self.train_unlabelled:
+            # Records with no scored label carry no positive target; the baseline leaves them out.
+            train = train[targets[train].any(axis=1)]
+        self.cache, self.targets = cache, targets.astype(np.float32)
+        self.train_idx, self.val_idx = train, val
+        self.window = int(round(self.window_s * cache.fs))
+        log.info(
+            "cache %s: %d records (%d skipped), fold %d: %d train, %d val",
+            cache.directory, len(cache), cache.manifest["n_skipped"], self.fold, len(train), len(val),
+        )
+
+    def train_dataloader(self) -> DataLoader:
+        ds = CropDataset(self.cache, self.train_idx, self.targets[self.train_idx], self.window)
+        return DataLoader(
+            ds, batch_size=self.batch_size, shuffle=True, num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0, drop_last=len(ds) > self.batch_size,
+        )
+
+    def val_dataloader(self) -> DataLoader:
+        ds = WholeRecordDataset(self.cache, self.val_idx, self.targets[self.val_idx])
+        batches = length_sorted_batches(self.cache.lengths[self.val_idx], self.eval_batch_size)
+        return DataLoader(ds, batch_sampler=batches, collate_fn=pad_collate, num_workers=self.num_workers)

@@ -1,0 +1,126 @@
+"""Train one fold: ``python -m ecgtricks.train [experiment=...] [+trick=...] fold=K``.
+
+Writes into the run directory: ``summary.json`` (validation metrics, wall time, overrides),
+``val_predictions.npz`` (probabilities and labels of the validation fold), checkpoints and
+CSV logs. Re-running the same command resumes from the last checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import Any
+
+import hydra
+import numpy as np
+from hydra.core.hydra_config import HydraConfig
+from omegaconf import DictConfig, OmegaConf
+
+from ecgtricks.cli import user_errors
+from ecgtricks.errors import ConfigError
+from ecgtricks.paths import config_dir
+
+log = logging.getLogger("ecgtricks.train")
+
+
+def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) -> dict[str, Any]:
+    """Fit on all folds but ``cfg.fold``, evaluate on it, and write the run's outputs."""
+    import pytorch_lightning as pl
+    import torch
+    from pytorch_lightning.callbacks import ModelCheckpoint
+    from pytorch_lightning.loggers import CSVLogger
+
+    from ecgtricks.data.datamodule import ECGDataModule
+    from ecgtricks.io import atomic_write_json
+    from ecgtricks.labels import SCORED_CLASSES
+    from ecgtricks.training.module import ECGClassifier
+
+    started = time.perf_counter()
+    if cfg.threads:
+        torch.set_num_threads(int(cfg.threads))
+    pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
+    datamodule = ECGDataModule(
+        cfg.data, cfg.preprocess, fold=int(cfg.fold), batch_size=int(cfg.batch_size),
+        eval_batch_size=int(cfg.eval_batch_size), window_s=float(cfg.window_s),
+        num_workers=int(cfg.num_workers), train_unlabelled=bool(cfg.train_unlabelled),
+    )
+    datamodule.setup()
+    module = ECGClassifier(
+        OmegaConf.to_container(cfg.model, resolve=True), OmegaConf.to_container(cfg.optim, resolve=True),
+        num_classes=len(SCORED_CLASSES), in_channels=len(cfg.data.leads),
+    )
+    checkpoints = run_dir / "checkpoints"
+    trainer = pl.Trainer(
+        **OmegaConf.to_container(cfg.trainer, resolve=True),
+        default_root_dir=str(run_dir),
+        logger=CSVLogger(str(run_dir), name="logs", version=""),
+        callbacks=[ModelCheckpoint(dirpath=str(checkpoints), save_last=True, save_top_k=0)],
+    )
+    last = checkpoints / "last.ckpt"
+    resume = str(last) if last.is_file() else None
+    if resume:
+        log.info("resuming from %s", last)
+    trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
+    if not module.val_results:  # e.g. resumed a finished run: evaluate the final weights
+        trainer.validate(module, datamodule=datamodule, verbose=False)
+    results = module.val_results
+    scores = results["metrics"]
+    np.savez_compressed(
+        run_dir / "val_predictions.npz",
+        probabilities=results["probabilities"].astype(np.float32),
+        labels=results["targets"],
+        records=np.asarray([datamodule.cache.names[i] for i in datamodule.val_idx]),
+        classes=np.asarray(SCORED_CLASSES),
+    )
+    summary = {
+        "name": cfg.name,
+        "fold": int(cfg.fold),
+        "challenge_score": scores["challenge_score"],
+        "f_measure": scores["f_measure"],
+        "auroc": scores["auroc"],
+        "metrics": scores,
+        "threshold": float(cfg.optim.threshold),
+        "epochs": int(trainer.current_epoch),
+        "wall_time_s": time.perf_counter() - started,
+        "n_train": int(len(datamodule.train_idx)),
+        "n_val": int(len(datamodule.val_idx)),
+        "n_parameters": int(sum(p.numel() for p in module.parameters())),
+        "cache": str(datamodule.cache.directory),
+        "overrides": list(overrides or []),
+    }
+    atomic_write_json(run_dir / "summary.json", summary)
+    return summary
+
+
+def validate_config(cfg: DictConfig) -> None:
+    """Cheap checks before any data is touched."""
+    from ecgtricks.models import available_models
+
+    if cfg.model.name not in available_models():
+        raise ConfigError(f"model.name={cfg.model.name!r} is unknown; available: {available_models()}")
+    n_folds = int(cfg.data.n_folds)
+    if not 0 <= int(cfg.fold) < n_folds:
+        raise ConfigError(f"fold={cfg.fold} is outside 0..{n_folds - 1} (data.n_folds={n_folds})")
+    if float(cfg.window_s) <= 0:
+        raise ConfigError(f"window_s must be positive, got {cfg.window_s}")
+
+
+@hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
+@user_errors
+def main(cfg: DictConfig) -> float:
+    validate_config(cfg)
+    hydra_cfg = HydraConfig.get()
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    summary = train(cfg, run_dir, list(hydra_cfg.overrides.task))
+    print(
+        f"fold {summary['fold']}: challenge score {summary['challenge_score']:.4f} "
+        f"(threshold {summary['threshold']}), macro F1 {summary['f_measure']:.4f}, "
+        f"macro AUROC {summary['auroc']:.4f}, {summary['epochs']} epochs, "
+        f"{summary['wall_time_s']:.1f} s -> {run_dir / 'summary.json'}"
+    )
+    return float(summary["challenge_score"])
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,92 @@
+"""End-to-end runs of the command line entry points on tiny data."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+REPO = Path(__file__).resolve().parents[1]
+
+
+def run(args: list[str], cwd: Path, env: dict[str, str] | None = None, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(
+        [sys.executable, *args], cwd=cwd, capture_output=True, text=True, timeout=600,
+        env={**os.environ, "PYTHONWARNINGS": "ignore", **(env or {})},
+    )
+    if check and proc.returncode != 0:
+        raise AssertionError(f"{args} failed ({proc.returncode}):\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}")
+    return proc
+
+
+@pytest.mark.slow
+def test_train_on_shared_samples_writes_summary_and_resumes(tmp_path: Path, samples_dir: Path) -> None:
+    args = ["-m", "ecgtricks.train", "debug=smoke", "data=folder", f"data.path={samples_dir}",
+            f"output_root={tmp_path}", "fold=2"]
+    first = run(args, tmp_path)
+    run_dir = tmp_path / "smoke" / "fold2"
+    summary = json.loads((run_dir / "summary.json").read_text())
+    assert summary["fold"] == 2 and summary["epochs"] == 1 and summary["n_val"] > 0
+    assert f"data.path={samples_dir}" in summary["overrides"]
+    for key in ("challenge_score", "f_measure", "auroc", "wall_time_s"):
+        assert key in summary
+    assert -1.0 <= summary["challenge_score"] <= 1.0
+    assert set(summary["metrics"]) >= {"auroc", "auprc", "accuracy", "f_measure", "fbeta", "gbeta", "challenge_score"}
+    preds = np.load(run_dir / "val_predictions.npz")
+    assert preds["probabilities"].shape == (summary["n_val"], 24) == preds["labels"].shape
+    assert (run_dir / "checkpoints" / "last.ckpt").is_file()
+    assert "challenge score" in first.stdout
+    second = run(args, tmp_path)
+    assert "resuming from" in second.stdout + second.stderr
+    again = json.loads((run_dir / "summary.json").read_text())
+    assert again["challenge_score"] == summary["challenge_score"]
+
+
+@pytest.mark.slow
+def test_train_default_dataset_fold3(tmp_path: Path) -> None:
+    run(["-m", "ecgtricks.train", "debug=smoke", "fold=3", f"output_root={tmp_path}"], tmp_path)
+    summary = json.loads((tmp_path / "smoke" / "fold3" / "summary.json").read_text())
+    assert summary["fold"] == 3 and "synthetic" in summary["cache"]
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [("fold=12", "fold=12 is outside 0..9"), ("data.path=/nonexistent/x", "is not a directory"),
+     ("model.name=transformer", "model.name='transformer' is unknown")],
+)
+def test_user_errors_are_one_line(tmp_path: Path, override: str, message: str) -> None:
+    proc = run(["-m", "ecgtricks.train", override, f"output_root={tmp_path}", "debug=smoke"], tmp_path, check=False)
+    assert proc.returncode == 2
+    assert message in proc.stderr and "Traceback" not in proc.stderr
+    assert proc.stderr.strip().count("\n") == 0
+
+
+def test_prepare_builds_then_reuses(tmp_path: Path, samples_dir: Path) -> None:
+    env = {"ECGTRICKS_CACHE": str(tmp_path / "cache")}
+    args = ["-m", "ecgtricks.prepare", f"data.path={samples_dir}", "data.limit=12"]
+    first = run(args, tmp_path, env)
+    assert "12 records, 0 skipped, built in" in first.stdout and "records/s" in first.stdout
+    assert "reused" in run(args, tmp_path, env).stdout
+
+
+@pytest.mark.slow
+def test_built_wheel_carries_configs_and_trains(tmp_path: Path, samples_dir: Path) -> None:
+    dist = tmp_path / "dist"
+    run(["-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(REPO)], REPO)
+    wheel = next(dist.glob("ecgtricks-*.whl"))
+    names = zipfile.ZipFile(wheel).namelist()
+    assert "ecgtricks/configs/train.yaml" in names and "ecgtricks/tables/weights_2020.csv" in names
+    site = tmp_path / "site"
+    run(["-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)], tmp_path)
+    env = {"PYTHONPATH": str(site)}  # ahead of the editable install
+    where = run(["-c", "import ecgtricks.paths as p; print(p.config_dir())"], tmp_path, env).stdout.strip()
+    assert where == str(site / "ecgtricks" / "configs")
+    run(["-m", "ecgtricks.train", "debug=smoke", "data=folder", f"data.path={samples_dir}",
+         f"output_root={tmp_path / 'out'}"], tmp_path, env)
+    assert (tmp_path / "out" / "smoke" / "fold0" / "summary.json").is_file()
