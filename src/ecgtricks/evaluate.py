@@ -1,0 +1,74 @@
+"""Score a folder of Challenge 2020 output files against the labels of a folder of headers.
+
+``python -m ecgtricks.evaluate LABEL_DIR OUTPUT_DIR [SCORES_CSV] [--no-normal-rule]``
+
+The command line of the official ``evaluate_12ECG_score.py`` (physionetchallenges/
+evaluation-2020), with the scores of :func:`ecgtricks.metrics.evaluate`, printed with six
+decimals (the official script prints three). A missing or malformed output file is reported
+on stderr, one line each, and scored as all negative instead of aborting the run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from ecgtricks.challenge_io import load_labels, load_outputs
+from ecgtricks.cli import user_errors
+from ecgtricks.errors import ECGTricksError
+from ecgtricks.io import atomic_write_bytes
+from ecgtricks.metrics import evaluate
+
+HEADER = "AUROC,AUPRC,Accuracy,F-measure,Fbeta-measure,Gbeta-measure,Challenge metric"
+_KEYS = ("auroc", "auprc", "accuracy", "f_measure", "fbeta", "gbeta", "challenge_score")
+
+
+def format_scores(results: dict[str, float]) -> str:
+    """The two lines of the official scores file (header and values), newline terminated."""
+    return HEADER + "\n" + ",".join(f"{results[k]:.6f}" for k in _KEYS) + "\n"
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="python -m ecgtricks.evaluate",
+        description="Score Challenge 2020 output files (OUTPUT_DIR/NAME.csv) against the "
+        "Dx labels of the headers in LABEL_DIR.",
+    )
+    parser.add_argument("label_dir", type=Path, help="folder of .hea files (searched recursively)")
+    parser.add_argument("output_dir", type=Path, help="folder of NAME.csv output files")
+    parser.add_argument("scores_csv", type=Path, nargs="?", help="also write the scores here")
+    parser.add_argument(
+        "--normal-rule",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="the official loaders' clean-up of labels and binary outputs (on by default, as in "
+        "the official scorer): a row without positives gets the normal class, which is dropped "
+        "when other classes are positive",
+    )
+    return parser
+
+
+@user_errors
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    for what, folder in (("label", args.label_dir), ("output", args.output_dir)):
+        if not folder.is_dir():
+            raise ECGTricksError(f"{what} directory {folder} does not exist")
+    names, labels = load_labels(args.label_dir, normal_rule=args.normal_rule)
+    binary, scores, problems = load_outputs(args.output_dir, names, normal_rule=args.normal_rule)
+    for problem in problems:
+        print(f"warning: {problem} (scored as all negative)", file=sys.stderr)
+    text = format_scores(evaluate(labels, scores, binary))
+    print(text, end="")
+    if args.scores_csv is not None:
+        try:
+            atomic_write_bytes(args.scores_csv, text.encode())
+        except OSError as exc:
+            raise ECGTricksError(f"cannot write {args.scores_csv}: {exc.strerror}") from None
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
