@@ -38,7 +38,7 @@ def test_train_on_shared_samples_writes_summary_and_resumes(tmp_path: Path, samp
         assert key in summary
     assert -1.0 <= summary["challenge_score"] <= 1.0
     assert set(summary["metrics"]) >= {"auroc", "auprc", "accuracy", "f_measure", "fbeta", "gbeta", "challenge_score"}
-    preds = np.load(run_dir / "val_predictions.npz")
+    preds = np.load(run_dir / "model" / "val_predictions.npz")
     assert preds["probabilities"].shape == (summary["n_val"], 24) == preds["labels"].shape
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert "challenge score" in first.stdout

@@ -1,8 +1,9 @@
 """Train one fold: ``python -m ecgtricks.train [experiment=...] [+trick=...] fold=K``.
 
-Writes into the run directory: ``summary.json`` (validation metrics, wall time, overrides),
-``val_predictions.npz`` (probabilities and labels of the validation fold), checkpoints and
-CSV logs. Re-running the same command resumes from the last checkpoint.
+Writes into the run directory: ``summary.json`` (validation metrics at threshold 0.5 and with
+thresholds tuned on the fold, wall time, overrides), ``model/`` (a self-contained model
+directory, see ``ecgtricks.modeldir``, with the validation probabilities and labels),
+checkpoints and CSV logs. Re-running the same command resumes from the last checkpoint.
 """
 
 from __future__ import annotations
@@ -31,9 +32,12 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     from pytorch_lightning.callbacks import ModelCheckpoint
     from pytorch_lightning.loggers import CSVLogger
 
+    from ecgtricks import metrics
     from ecgtricks.data.datamodule import ECGDataModule
     from ecgtricks.io import atomic_write_json
     from ecgtricks.labels import SCORED_CLASSES
+    from ecgtricks.modeldir import save_model_dir
+    from ecgtricks.postprocess import apply_thresholds, tune_thresholds
     from ecgtricks.training.module import ECGClassifier
 
     started = time.perf_counter()
@@ -51,37 +55,49 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         num_classes=len(SCORED_CLASSES), in_channels=len(cfg.data.leads),
     )
     checkpoints = run_dir / "checkpoints"
+    keep_best = cfg.postprocess.checkpoint == "best"
+    checkpoint = ModelCheckpoint(
+        dirpath=str(checkpoints), save_last=True, filename="best",
+        monitor="val/challenge_score" if keep_best else None, mode="max", save_top_k=1 if keep_best else 0,
+    )
     trainer = pl.Trainer(
         **OmegaConf.to_container(cfg.trainer, resolve=True),
         default_root_dir=str(run_dir),
         logger=CSVLogger(str(run_dir), name="logs", version=""),
-        callbacks=[ModelCheckpoint(dirpath=str(checkpoints), save_last=True, save_top_k=0)],
+        callbacks=[checkpoint],
     )
     last = checkpoints / "last.ckpt"
     resume = str(last) if last.is_file() else None
     if resume:
         log.info("resuming from %s", last)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
-    if not module.val_results:  # e.g. resumed a finished run: evaluate the final weights
+    epochs = int(trainer.current_epoch)
+    best = checkpoints / "best.ckpt"
+    if keep_best and best.is_file():
+        log.info("reloading the best checkpoint %s", best)
+        module = ECGClassifier.load_from_checkpoint(best, map_location="cpu")
+        module.val_results = {}
+    if not module.val_results:  # best weights, or a resumed finished run: predict the fold again
         trainer.validate(module, datamodule=datamodule, verbose=False)
     results = module.val_results
-    scores = results["metrics"]
-    np.savez_compressed(
-        run_dir / "val_predictions.npz",
-        probabilities=results["probabilities"].astype(np.float32),
-        labels=results["targets"],
-        records=np.asarray([datamodule.cache.names[i] for i in datamodule.val_idx]),
-        classes=np.asarray(SCORED_CLASSES),
-    )
+    probs, targets, scores = results["probabilities"], results["targets"], results["metrics"]
+    tuned = tune_thresholds(targets, probs, candidates=str(cfg.postprocess.candidates))
+    tuned_scores = metrics.evaluate(targets, probs, apply_thresholds(probs, tuned))
+    default = np.full(len(SCORED_CLASSES), float(cfg.optim.threshold))
+    thresholds = tuned if cfg.postprocess.tune_thresholds else default
     summary = {
         "name": cfg.name,
         "fold": int(cfg.fold),
         "challenge_score": scores["challenge_score"],
+        "challenge_score_tuned": tuned_scores["challenge_score"],
         "f_measure": scores["f_measure"],
         "auroc": scores["auroc"],
         "metrics": scores,
+        "metrics_tuned": tuned_scores,
         "threshold": float(cfg.optim.threshold),
-        "epochs": int(trainer.current_epoch),
+        "thresholds_saved": "tuned" if cfg.postprocess.tune_thresholds else "default",
+        "epochs": epochs,
+        "checkpoint": str(cfg.postprocess.checkpoint),
         "wall_time_s": time.perf_counter() - started,
         "n_train": int(len(datamodule.train_idx)),
         "n_val": int(len(datamodule.val_idx)),
@@ -89,6 +105,15 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         "cache": str(datamodule.cache.directory),
         "overrides": list(overrides or []),
     }
+    save_model_dir(
+        run_dir / "model", module.net, OmegaConf.to_container(cfg, resolve=True), SCORED_CLASSES,
+        thresholds, meta={k: summary[k] for k in ("name", "fold", "challenge_score", "challenge_score_tuned")},
+        oof={
+            "probabilities": probs.astype(np.float32), "labels": targets,
+            "records": np.asarray([datamodule.cache.names[i] for i in datamodule.val_idx]),
+        },
+    )
+    # summary.json last: a run directory with a summary is finished.
     atomic_write_json(run_dir / "summary.json", summary)
     return summary
 
@@ -115,7 +140,7 @@ def main(cfg: DictConfig) -> float:
     summary = train(cfg, run_dir, list(hydra_cfg.overrides.task))
     print(
         f"fold {summary['fold']}: challenge score {summary['challenge_score']:.4f} "
-        f"(threshold {summary['threshold']}), macro F1 {summary['f_measure']:.4f}, "
+        f"(threshold {summary['threshold']}; {summary['challenge_score_tuned']:.4f} tuned), macro F1 {summary['f_measure']:.4f}, "
         f"macro AUROC {summary['auroc']:.4f}, {summary['epochs']} epochs, "
         f"{summary['wall_time_s']:.1f} s -> {run_dir / 'summary.json'}"
     )

@@ -93,6 +93,49 @@ class ResNet1d(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.head(self.dropout(self.features(x, lengths)))
 
+    @property
+    def total_stride(self) -> int:
+        return self.stride ** len(self.stages)
+
+    def receptive_margin(self) -> int:
+        """Input samples on either side that can reach one output position (an upper bound).
+
+        Sums every convolution's half-kernel and every pooling window at its input spacing.
+        """
+        k, margin, spacing = self.stem.kernel_size[0], 0, 1
+        margin += k // 2
+        for stage in self.stages:
+            for block in stage:
+                margin += (k // 2) * spacing + (block.stride - 1) * spacing  # conv1 / pool shortcut
+                spacing *= block.stride
+                margin += (k // 2) * spacing  # conv2
+        return margin
+
+    @torch.no_grad()
+    def features_windowed(self, x: torch.Tensor, window: int) -> torch.Tensor:
+        """``features`` of one long record (1 x leads x samples) in bounded memory.
+
+        The record is cut into windows whose length is a multiple of the total stride, each
+        extended by the receptive margin; only the interior of each window's feature map is
+        kept, so the max over windows equals the max over the whole record.
+        """
+        n, step = x.shape[-1], self.total_stride
+        if n <= window:
+            return self.features(x)
+        window = max(step, window // step * step)
+        margin = -(-self.receptive_margin() // step) * step
+        best = None
+        for start in range(0, n, window):
+            lo, hi = max(0, start - margin), min(n, start + window + margin)
+            h = torch.relu(self.final_norm(self.stages(self.stem(x[..., lo:hi]))))
+            first = (start - lo) // step
+            last = -(-(min(n, start + window) - lo) // step)
+            pooled = h[..., first:last].amax(dim=-1)
+            best = pooled if best is None else torch.maximum(best, pooled)
+        return best
+
+
+
 
 @register_model
 def resnet1d(**kwargs) -> ResNet1d:

@@ -1,0 +1,151 @@
+"""Self-contained model directories and fold ensembles.
+
+A model directory holds everything needed to predict without Hydra's run context:
+``model.pt`` (network weights), ``config.yaml`` (the resolved run config: model, preprocessing,
+leads), ``model.json`` (classes, thresholds, fold, scores) and ``val_predictions.npz`` (the
+validation fold's probabilities and labels, for re-tuning thresholds on pooled out-of-fold
+predictions). A folder holding several model directories (at any depth) is an ensemble.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from omegaconf import OmegaConf
+
+from ecgtricks.data.cache import order_leads
+from ecgtricks.data.preprocess import Pipeline, build_pipeline
+from ecgtricks.data.record import Record
+from ecgtricks.errors import ECGTricksError
+from ecgtricks.io import atomic_write_bytes, atomic_write_json
+from ecgtricks.models import create_model
+
+log = logging.getLogger(__name__)
+
+WEIGHTS, CONFIG, META, OOF = "model.pt", "config.yaml", "model.json", "val_predictions.npz"
+
+
+def save_model_dir(
+    directory: str | Path,
+    net: torch.nn.Module,
+    config: dict[str, Any],
+    classes: list[str] | tuple[str, ...],
+    thresholds: np.ndarray,
+    meta: dict[str, Any] | None = None,
+    oof: dict[str, np.ndarray] | None = None,
+) -> Path:
+    """Write a model directory; every file goes through temp file + rename."""
+    directory = Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    if oof is not None:
+        buffer = io.BytesIO()
+        np.savez_compressed(buffer, **oof)
+        atomic_write_bytes(directory / OOF, buffer.getvalue())
+    buffer = io.BytesIO()
+    torch.save(net.state_dict(), buffer)
+    atomic_write_bytes(directory / WEIGHTS, buffer.getvalue())
+    atomic_write_bytes(directory / CONFIG, OmegaConf.to_yaml(OmegaConf.create(config)).encode())
+    # model.json last: its presence marks the directory complete.
+    atomic_write_json(
+        directory / META,
+        {"classes": list(classes), "thresholds": np.asarray(thresholds, float).tolist(), **(meta or {})},
+    )
+    return directory
+
+
+@dataclass
+class FoldModel:
+    directory: Path
+    net: torch.nn.Module
+    pipeline: Pipeline
+    leads: tuple[str, ...]
+    classes: tuple[str, ...]
+    thresholds: np.ndarray
+    meta: dict[str, Any]
+
+    def oof(self) -> dict[str, np.ndarray] | None:
+        path = self.directory / OOF
+        return dict(np.load(path)) if path.is_file() else None
+
+
+def load_model_dir(directory: str | Path, device: str = "cpu") -> FoldModel:
+    directory = Path(directory)
+    if not (directory / META).is_file():
+        raise ECGTricksError(f"{directory}: not a model directory (no {META})")
+    meta = json.loads((directory / META).read_text())
+    config = OmegaConf.to_container(OmegaConf.load(directory / CONFIG), resolve=True)
+    model_cfg = dict(config["model"])
+    classes = tuple(meta["classes"])
+    leads = tuple(config["data"]["leads"])
+    net = create_model(model_cfg.pop("name"), in_channels=len(leads), num_classes=len(classes), **model_cfg)
+    net.load_state_dict(torch.load(directory / WEIGHTS, map_location=device, weights_only=True))
+    net.to(device).eval()
+    return FoldModel(
+        directory, net, build_pipeline(config["preprocess"]), leads, classes,
+        np.asarray(meta["thresholds"], dtype=np.float64), meta,
+    )
+
+
+class Ensemble:
+    """Fold models whose probabilities are averaged; thresholds averaged or re-tuned."""
+
+    def __init__(self, models: list[FoldModel], thresholds: str = "mean") -> None:
+        if not models:
+            raise ECGTricksError("an ensemble needs at least one model directory")
+        classes = {m.classes for m in models}
+        if len(classes) != 1:
+            raise ECGTricksError("model directories disagree on their classes")
+        self.models, self.classes = models, models[0].classes
+        self.thresholds = self._combine_thresholds(thresholds)
+
+    def _combine_thresholds(self, method: str) -> np.ndarray:
+        from ecgtricks.postprocess import combine_thresholds
+
+        per_model = np.stack([m.thresholds for m in self.models])
+        if method == "mean" or len(self.models) == 1:
+            return combine_thresholds(per_model, method="mean")
+        if method != "retune":
+            raise ECGTricksError(f"ensemble thresholds must be 'mean' or 'retune', got {method!r}")
+        oofs = [m.oof() for m in self.models]
+        if any(o is None for o in oofs):
+            raise ECGTricksError("re-tuning thresholds needs val_predictions.npz in every model directory")
+        return combine_thresholds(
+            per_model, method="retune",
+            oof_labels=np.concatenate([o["labels"] for o in oofs]),
+            oof_probabilities=np.concatenate([o["probabilities"] for o in oofs]),
+        )
+
+    @torch.no_grad()
+    def predict_record(self, record: Record, window_s: float = 120.0) -> np.ndarray:
+        """Mean probability over the fold models for one record of any length."""
+        probs, prepared = [], {}
+        for model in self.models:
+            key = json.dumps(model.pipeline.spec()) + "|" + ",".join(model.leads)
+            if key not in prepared:
+                x, fs = model.pipeline(order_leads(record, model.leads), record.fs)
+                prepared[key] = (torch.from_numpy(x)[None], fs)
+            x, fs = prepared[key]
+            net = model.net
+            x = x.to(next(net.parameters()).device)
+            features = net.features_windowed(x, int(window_s * fs))
+            probs.append(torch.sigmoid(net.head(features)).squeeze(0).cpu().numpy())
+        return np.mean(probs, axis=0)
+
+
+def load_ensemble(path: str | Path, thresholds: str = "mean", device: str = "cpu") -> Ensemble:
+    """One model directory, or every model directory below ``path``."""
+    path = Path(path)
+    if not path.exists():
+        raise ECGTricksError(f"{path}: model directory does not exist")
+    dirs = [path] if (path / META).is_file() else sorted(p.parent for p in path.rglob(META))
+    if not dirs:
+        raise ECGTricksError(f"{path}: no model directories (no {META} found)")
+    log.info("ensemble of %d model(s) from %s", len(dirs), path)
+    return Ensemble([load_model_dir(d, device) for d in dirs], thresholds)
