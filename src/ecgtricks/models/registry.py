@@ -26,5 +26,5 @@ def create_model(name: str, **kwargs: Any) -> nn.Module:
         raise ConfigError(f"model.name={name!r} is unknown; available: {available_models()}")
     try:
         return _MODELS[name](**kwargs)
-    except TypeError as exc:
+    except (TypeError, ValueError) as exc:  # unknown or invalid options: a user's config error
         raise ConfigError(f"model {name!r}: {exc}") from None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import inspect
+from collections.abc import Iterator, Sequence
 
 import torch
 from torch import nn
 
-from ecgtricks.models.blocks import BLOCKS, SHORTCUTS, downsample_mask
+from ecgtricks.models.blocks import BLOCKS, SHORTCUTS, GlobalAvgPool, downsample_mask
 from ecgtricks.models.registry import register_model
 
 
@@ -32,6 +33,10 @@ class ResNet1d(nn.Module):
         block: str = "basic",
         shortcut: str = "conv",
         dropout: float = 0.0,
+        se_reduction: int | None = None,
+        groups: int = 1,
+        radix: int = 2,
+        expansion: int = 4,
     ) -> None:
         super().__init__()
         if len(channel_multipliers) != len(layers) + 1:
@@ -40,25 +45,31 @@ class ResNet1d(nn.Module):
             raise ValueError(f"block must be in {sorted(BLOCKS)}, shortcut in {sorted(SHORTCUTS)}")
         if kernel_size < 1 or stride < 1:
             raise ValueError("kernel_size and stride must be >= 1")
+        if min(groups, radix, expansion) < 1 or (se_reduction is not None and se_reduction < 1):
+            raise ValueError("groups, radix, expansion and se_reduction must be >= 1")
         channels = [int(round(base_width * width * m)) for m in channel_multipliers]
         self.stride = stride
         self.stem = nn.Conv1d(in_channels, channels[0], kernel_size, padding=kernel_size // 2, bias=False)
-        stages = []
+        # Configs carry every option (e.g. radix); a block gets only those its constructor takes.
+        block_cls = BLOCKS[block]
+        options = dict(
+            kernel_size=kernel_size, shortcut=shortcut, dropout=dropout, se_reduction=se_reduction,
+            groups=groups, radix=radix, expansion=expansion,
+        )
+        accepted = inspect.signature(block_cls).parameters
+        options = {k: v for k, v in options.items() if k in accepted}
+        stages, c_in = [], channels[0]
         for i, n_blocks in enumerate(layers):
-            c_in, c_out = channels[i], channels[i + 1]
-            blocks = [
-                BLOCKS[block](
-                    c_in if j == 0 else c_out, c_out, kernel_size=kernel_size,
-                    stride=stride if j == 0 else 1, shortcut=shortcut, dropout=dropout,
-                )
-                for j in range(n_blocks)
-            ]
+            blocks = []
+            for j in range(n_blocks):
+                blocks.append(block_cls(c_in, channels[i + 1], stride=stride if j == 0 else 1, **options))
+                c_in = blocks[-1].out_channels  # channels[i + 1] * expansion for bottlenecks
             stages.append(nn.Sequential(*blocks))
         self.stages = nn.Sequential(*stages)
-        self.final_norm = nn.BatchNorm1d(channels[-1])
+        self.final_norm = nn.BatchNorm1d(c_in)
         self.dropout = nn.Dropout(dropout) if dropout > 0 else nn.Identity()
-        self.head = nn.Linear(channels[-1], num_classes)
-        self.num_features = channels[-1]
+        self.head = nn.Linear(c_in, num_classes)
+        self.num_features = c_in
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
@@ -81,10 +92,9 @@ class ResNet1d(nn.Module):
         if lengths is not None and bool((lengths < x.shape[-1]).any()):
             mask = (torch.arange(x.shape[-1], device=x.device)[None, :] < lengths[:, None])[:, None, :]
         h = self.stem(x if mask is None else x * mask)
-        for stage in self.stages:
-            for block in stage:
-                h = block(h, mask)
-                mask = None if mask is None else downsample_mask(mask, block.stride)
+        for block in self.blocks():
+            h = block(h, mask)
+            mask = None if mask is None else downsample_mask(mask, block.stride)
         h = torch.relu(self.final_norm(h))
         if mask is not None:
             h = h.masked_fill(~mask, float("-inf"))
@@ -93,6 +103,10 @@ class ResNet1d(nn.Module):
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         return self.head(self.dropout(self.features(x, lengths)))
 
+    def blocks(self) -> Iterator[nn.Module]:
+        for stage in self.stages:
+            yield from stage
+
     @property
     def total_stride(self) -> int:
         return self.stride ** len(self.stages)
@@ -100,15 +114,12 @@ class ResNet1d(nn.Module):
     def receptive_margin(self) -> int:
         """Input samples on either side that can reach one output position (an upper bound).
 
-        Sums every convolution's half-kernel and every pooling window at its input spacing.
+        The stem's half-kernel plus each block's own margin at its input spacing.
         """
-        k, margin, spacing = self.stem.kernel_size[0], 0, 1
-        margin += k // 2
-        for stage in self.stages:
-            for block in stage:
-                margin += (k // 2) * spacing + (block.stride - 1) * spacing  # conv1 / pool shortcut
-                spacing *= block.stride
-                margin += (k // 2) * spacing  # conv2
+        margin, spacing = self.stem.kernel_size[0] // 2, 1
+        for block in self.blocks():
+            margin += block.receptive_margin(spacing)
+            spacing *= block.stride
         return margin
 
     @torch.no_grad()
@@ -118,23 +129,59 @@ class ResNet1d(nn.Module):
         The record is cut into windows whose length is a multiple of the total stride, each
         extended by the receptive margin; only the interior of each window's feature map is
         kept, so the max over windows equals the max over the whole record.
+
+        Global averages over time (squeeze-and-excitation, split attention) need the whole
+        record: each is computed in turn by one more pass over the windows (up to its block),
+        then fixed, so the result stays exact at the cost of extra passes.
         """
         n, step = x.shape[-1], self.total_stride
         if n <= window:
             return self.features(x)
         window = max(step, window // step * step)
         margin = -(-self.receptive_margin() // step) * step
-        best = None
-        for start in range(0, n, window):
-            lo, hi = max(0, start - margin), min(n, start + window + margin)
-            h = torch.relu(self.final_norm(self.stages(self.stem(x[..., lo:hi]))))
-            first = (start - lo) // step
-            last = -(-(min(n, start + window) - lo) // step)
-            pooled = h[..., first:last].amax(dim=-1)
-            best = pooled if best is None else torch.maximum(best, pooled)
+        # (lo, start, end, hi): the window [start, end) with its margins, [lo, hi)
+        spans = [
+            (max(0, start - margin), start, min(n, start + window), min(n, start + window + margin))
+            for start in range(0, n, window)
+        ]
+        pools = [m for m in self.modules() if isinstance(m, GlobalAvgPool)]  # in order of use
+        try:
+            for pool in pools:
+                pool.fixed = self._whole_record_mean(x, spans, pool)
+            best = None
+            for lo, start, end, hi in spans:
+                h = torch.relu(self.final_norm(self.stages(self.stem(x[..., lo:hi]))))
+                pooled = h[..., (start - lo) // step : -(-(end - lo) // step)].amax(dim=-1)
+                best = pooled if best is None else torch.maximum(best, pooled)
+        finally:
+            for pool in pools:
+                pool.fixed = None
         return best
 
+    def _whole_record_mean(
+        self, x: torch.Tensor, spans: list[tuple[int, int, int, int]], pool: GlobalAvgPool
+    ) -> torch.Tensor:
+        """What ``pool`` returns for the whole record, summed over the windows' interiors.
 
+        Pools sit at their block's output resolution; the pools before ``pool`` are fixed.
+        """
+        seen: list[torch.Tensor] = []
+        handle = pool.register_forward_hook(lambda _module, args, _out: seen.append(args[0]))
+        total, count = 0.0, 0
+        try:
+            for lo, start, end, hi in spans:
+                h, spacing = self.stem(x[..., lo:hi]), 1
+                for block in self.blocks():
+                    h, spacing = block(h), spacing * block.stride
+                    if seen:  # no need to run the blocks after the pool's
+                        break
+                inputs = seen.pop()
+                assert inputs.shape[-1] == -(-(hi - lo) // spacing), "pool not at its block's output"
+                inner = inputs[..., (start - lo) // spacing : -(-(end - lo) // spacing)]
+                total, count = total + inner.sum(dim=-1, keepdim=True), count + inner.shape[-1]
+        finally:
+            handle.remove()
+        return total / count
 
 
 @register_model
