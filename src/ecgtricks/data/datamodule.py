@@ -31,7 +31,7 @@ class CropDataset(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
+    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, int]:
         idx = int(self.indices[i])
         start, stop = int(self.cache.offsets[idx]), int(self.cache.offsets[idx + 1])
         n = stop - start
@@ -42,7 +42,7 @@ class CropDataset(Dataset):
         take = min(n, self.window)
         # np.array copies the read-only memory-map slice once; torch refuses non-writable arrays.
         out[:, :take] = torch.from_numpy(np.array(self.cache.signals[start : start + take].T))
-        return out, torch.from_numpy(self.targets[i])
+        return out, torch.from_numpy(self.targets[i]), take
 
 
 class WholeRecordDataset(Dataset):
@@ -119,7 +119,6 @@ class ECGDataModule(pl.LightningDataModule):
         eval_batch_size: int | None = None,
         window_s: float = 10.0,
         num_workers: int = 0,
-        train_unlabelled: bool = False,
     ) -> None:
         super().__init__()
         n_folds = int(data_cfg.n_folds)
@@ -127,7 +126,8 @@ class ECGDataModule(pl.LightningDataModule):
             raise ConfigError(f"fold={fold} is outside 0..{n_folds - 1} (data.n_folds={n_folds})")
         self.data_cfg, self.preprocess_cfg, self.fold = data_cfg, preprocess_cfg, fold
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
-        self.window_s, self.num_workers, self.train_unlabelled = window_s, num_workers, train_unlabelled
+        self.window_s, self.num_workers = window_s, num_workers
+        self.train_unlabelled = bool(data_cfg.get("train_unlabelled", False))
         self.cache: ECGCache | None = None
 
     def setup(self, stage: str | None = None) -> None:

@@ -1,4 +1,9 @@
-"""The LightningModule: a network from the registry, BCE loss, Adam, validation metrics."""
+"""The LightningModule: a registry network, the configured loss, mixup, input mode, schedule.
+
+Each trick is a setting of one unit used here: ``input.mode`` (crop or chunk), ``augment.mixup``
+(none, input or manifold), the loss weights, and the optimiser/schedule; the training step
+itself has no trick-specific code beyond choosing among them.
+"""
 
 from __future__ import annotations
 
@@ -7,37 +12,73 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
-import torch.nn.functional as F
 
 from ecgtricks import metrics
+from ecgtricks.errors import ConfigError
 from ecgtricks.models import create_model
+from ecgtricks.training import optim
+from ecgtricks.training.chunking import chunked_features
+from ecgtricks.training.losses import build_loss
+from ecgtricks.training.mixup import mixup
 
 
 class ECGClassifier(pl.LightningModule):
-    def __init__(self, model: dict[str, Any], optim: dict[str, Any], num_classes: int, in_channels: int) -> None:
+    def __init__(
+        self,
+        model: dict[str, Any],
+        optim: dict[str, Any],
+        num_classes: int,
+        in_channels: int,
+        loss: dict[str, Any] | None = None,
+        augment: dict[str, Any] | None = None,
+        input: dict[str, Any] | None = None,  # noqa: A002 (the config group's name)
+        class_counts: list[int] | None = None,
+    ) -> None:
         super().__init__()
         self.save_hyperparameters()
         model = dict(model)
         self.net = create_model(model.pop("name"), in_channels=in_channels, num_classes=num_classes, **model)
         self.optim_cfg = dict(optim)
+        self.augment = dict(augment or {"mixup": "none"})
+        self.input_cfg = dict(input or {"mode": "crop"})
+        if self.augment["mixup"] not in ("none", "input", "manifold"):
+            raise ConfigError(f"augment.mixup must be none, input or manifold, got {self.augment['mixup']!r}")
+        if self.input_cfg["mode"] not in ("crop", "chunk"):
+            raise ConfigError(f"input.mode must be crop or chunk, got {self.input_cfg['mode']!r}")
+        self.criterion = build_loss(loss or {}, class_counts or [1] * num_classes)
         self._val_probs: list[torch.Tensor] = []
         self._val_targets: list[torch.Tensor] = []
         self.val_results: dict[str, Any] = {}
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Logits of whole records (evaluation): padding masked, no chunking."""
         return self.net(x, lengths)
 
-    def training_step(self, batch: tuple[torch.Tensor, torch.Tensor], batch_idx: int) -> torch.Tensor:
-        x, y = batch
-        loss = F.binary_cross_entropy_with_logits(self(x), y)
+    def train_features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        if self.input_cfg["mode"] == "chunk":
+            return chunked_features(
+                self.net, x, lengths, int(self.input_cfg["chunk_length"]), int(self.input_cfg["chunk_stride"])
+            )
+        return self.net.features(x)
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        x, y, lengths = batch
+        mode, alpha = self.augment["mixup"], float(self.augment.get("alpha", 0.2))
+        if mode == "input":
+            x, y = mixup(x, y, alpha)
+            lengths = torch.full_like(lengths, x.shape[-1])  # a mix spans both records
+        features = self.train_features(x, lengths)
+        if mode == "manifold":
+            features, y = mixup(features, y, alpha)
+        loss = self.criterion(self.net.head(self.net.dropout(features)), y)
         self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=False, on_epoch=True)
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
         x, y, lengths = batch
         logits = self(x, lengths)
-        loss = F.binary_cross_entropy_with_logits(logits, y)
-        self.log("val/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
+        self.log("val/loss", self.criterion(logits, y), on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
         self._val_probs.append(torch.sigmoid(logits).float().cpu())
         self._val_targets.append(y.cpu())
 
@@ -56,9 +97,4 @@ class ECGClassifier(pl.LightningModule):
             self.log(f"val/{key}", float(value) if np.isfinite(value) else 0.0, prog_bar=key == "challenge_score")
 
     def configure_optimizers(self) -> dict[str, Any]:
-        cfg = self.optim_cfg
-        optimizer = torch.optim.Adam(self.parameters(), lr=cfg["lr"], weight_decay=cfg["weight_decay"])
-        scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
-            optimizer, mode="min", factor=cfg["plateau_factor"], patience=cfg["plateau_patience"]
-        )
-        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "monitor": "val/loss"}}
+        return optim.configure(self, self.optim_cfg, int(self.trainer.estimated_stepping_batches))
