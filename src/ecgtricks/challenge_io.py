@@ -14,8 +14,12 @@ positive binary output; scores are parsed with ``float`` (so ``nan``/``inf`` are
 scores of equivalent codes are averaged with ``nanmean`` and binary outputs OR-ed, and NaN
 scores become 0 after that merge. Where the official code would crash or silently read a
 value it did not mean to (a missing ``#`` line, rows of different lengths, a binary token such
-as ``1.0`` or ``yes`` that it reads as 0, a non-numeric score it reads as 0, a duplicated
-code), the file is reported as malformed instead. A trailing comma on a line is tolerated.
+as ``1.0`` or ``yes`` that it reads as 0, a non-numeric score it reads as 0), the file is
+reported as malformed instead. A trailing comma on a line is tolerated.
+
+A code listed twice in one file is an error for :func:`read_output` by default; the official
+loader accepts it, the later column overwriting the earlier one (binary output and score
+alike), and :func:`load_outputs` scores such a file the same way (``duplicates="last"``).
 
 :func:`load_outputs` scores a missing or malformed file as all negative with zero scores and
 reports it, rather than aborting as the official script does.
@@ -25,6 +29,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import numpy as np
 
@@ -93,13 +98,21 @@ def _fields(line: str) -> list[str]:
     return fields
 
 
-def read_output(path: str | Path) -> tuple[str, tuple[str, ...], np.ndarray, np.ndarray]:
+def read_output(
+    path: str | Path, *, duplicates: Literal["error", "last"] = "error"
+) -> tuple[str, tuple[str, ...], np.ndarray, np.ndarray]:
     """Read one output file: ``(record_name, classes, binary (C,) bool, probabilities (C,))``.
 
     Probabilities are returned as written (NaN kept; :func:`load_outputs` zeroes them after
     merging equivalent codes, as the official scorer). Raises :class:`RecordError` naming the
     file for a missing, unreadable or malformed file.
+
+    ``duplicates`` -- a code listed more than once: ``"error"`` reports the file as malformed;
+    ``"last"`` keeps only the last column of each code, as the official loader (whose later
+    column overwrites the earlier one); the codes then come in the order of those columns.
     """
+    if duplicates not in ("error", "last"):
+        raise ValueError(f"duplicates must be 'error' or 'last', got {duplicates!r}")
     path = Path(path)
     try:
         text = path.read_text(encoding="utf-8-sig")  # tolerate a byte order mark
@@ -134,7 +147,8 @@ def read_output(path: str | Path) -> tuple[str, tuple[str, ...], np.ndarray, np.
         )
     if "" in classes:
         raise RecordError(path, f"empty class code in column {classes.index('') + 1}")
-    if len(set(classes)) != len(classes):
+    duplicated = len(set(classes)) != len(classes)
+    if duplicated and duplicates == "error":
         dup = sorted({c for c in classes if classes.count(c) > 1})
         raise RecordError(path, f"duplicate class codes {', '.join(dup)}")
     bad = [t for t in binary_text if t not in _TRUE and t not in _FALSE]
@@ -146,6 +160,10 @@ def read_output(path: str | Path) -> tuple[str, tuple[str, ...], np.ndarray, np.
     except ValueError:
         token = next(t for t in prob_text if not _is_float(t))
         raise RecordError(path, f"probability {token!r} is not a number") from None
+    if duplicated:  # duplicates == "last": the official reader's later column wins
+        last = sorted({code: i for i, code in enumerate(classes)}.values())
+        classes = [classes[i] for i in last]
+        binary, probabilities = binary[last], probabilities[last]
     return first[1:].strip(), tuple(classes), binary, probabilities
 
 
@@ -177,8 +195,9 @@ def load_outputs(
     Columns follow :data:`SCORED_CLASSES`; equivalent codes are merged (binary OR, scores
     ``nanmean``) and unscored codes ignored. As in the official scorer the merge runs over the
     codes found in *any* file, so a file lacking a member code that other files list counts
-    a 0 score for it in the mean; NaN scores become 0 after merging. A missing or malformed
-    file gives an all-negative, all-zero row and one ``"PATH: problem"`` line in ``problems``.
+    a 0 score for it in the mean; NaN scores become 0 after merging. A code listed twice in a
+    file takes its last column, as officially. A missing or malformed file gives an
+    all-negative, all-zero row and one ``"PATH: problem"`` line in ``problems``.
 
     ``normal_rule`` applies the official loader's clean-up to the binary outputs (a row with no
     positive code gets the normal class, the normal class is dropped when other codes are
@@ -197,7 +216,7 @@ def load_outputs(
     n_unscored = np.zeros(n, dtype=np.intp)
     for i, name in enumerate(names):  # one file per recording: the loop is I/O
         try:
-            _, classes, binary, scores = read_output(output_dir / f"{name}.csv")
+            _, classes, binary, scores = read_output(output_dir / f"{name}.csv", duplicates="last")
         except RecordError as exc:
             problems.append(str(exc))
             continue
