@@ -44,17 +44,19 @@ def test_model_dir_is_self_contained(trained: Path) -> None:
 
 @pytest.mark.slow
 def test_ensemble_thresholds_mean_and_retune(trained: Path) -> None:
-    mean = load_ensemble(trained, thresholds="mean")
+    assert len(load_ensemble(trained).models) == 1  # trained without the fold_ensemble trick
+    mean = load_ensemble(trained, thresholds="mean", fold_ensemble=True)
     assert len(mean.models) == 2
     np.testing.assert_allclose(mean.thresholds, np.mean([m.thresholds for m in mean.models], axis=0))
-    retuned = load_ensemble(trained, thresholds="retune")
+    retuned = load_ensemble(trained, thresholds="retune", fold_ensemble=True)
     assert retuned.thresholds.shape == (24,)
 
 
 @pytest.mark.slow
 def test_predict_then_evaluate(trained: Path, samples_dir: Path, tmp_path: Path, capsys) -> None:
     out = tmp_path / "outputs"
-    assert predict_main([str(trained), str(samples_dir), str(out), "--thresholds", "retune"]) == 0
+    args = [str(trained), str(samples_dir), str(out), "--thresholds", "retune", "--fold-ensemble"]
+    assert predict_main(args) == 0
     files = sorted(out.glob("*.csv"))
     assert len(files) == 120
     name, classes, binary, probs = read_output(out / "A0001.csv")

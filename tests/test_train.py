@@ -30,7 +30,7 @@ def test_train_on_shared_samples_writes_summary_and_resumes(tmp_path: Path, samp
     args = ["-m", "ecgtricks.train", "debug=smoke", "data=folder", f"data.path={samples_dir}",
             f"output_root={tmp_path}", "fold=2"]
     first = run(args, tmp_path)
-    run_dir = tmp_path / "smoke" / "fold2"
+    run_dir = tmp_path / "baseline" / "data=folder,debug=smoke" / "fold2"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["fold"] == 2 and summary["epochs"] == 1 and summary["n_val"] > 0
     assert f"data.path={samples_dir}" in summary["overrides"]
@@ -51,7 +51,7 @@ def test_train_on_shared_samples_writes_summary_and_resumes(tmp_path: Path, samp
 @pytest.mark.slow
 def test_train_default_dataset_fold3(tmp_path: Path) -> None:
     run(["-m", "ecgtricks.train", "debug=smoke", "fold=3", f"output_root={tmp_path}"], tmp_path)
-    summary = json.loads((tmp_path / "smoke" / "fold3" / "summary.json").read_text())
+    summary = json.loads((tmp_path / "baseline" / "debug=smoke" / "fold3" / "summary.json").read_text())
     assert summary["fold"] == 3 and "synthetic" in summary["cache"]
 
 
@@ -89,4 +89,4 @@ def test_built_wheel_carries_configs_and_trains(tmp_path: Path, samples_dir: Pat
     assert where == str(site / "ecgtricks" / "configs")
     run(["-m", "ecgtricks.train", "debug=smoke", "data=folder", f"data.path={samples_dir}",
          f"output_root={tmp_path / 'out'}"], tmp_path, env)
-    assert (tmp_path / "out" / "smoke" / "fold0" / "summary.json").is_file()
+    assert (tmp_path / "out" / "baseline" / "data=folder,debug=smoke" / "fold0" / "summary.json").is_file()

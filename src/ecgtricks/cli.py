@@ -8,9 +8,25 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
+from omegaconf import OmegaConf
+
 from ecgtricks.errors import ECGTricksError
 
 F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _variant(overrides: str) -> str:
+    """A run directory name from Hydra's override_dirname: '/' is not allowed in one."""
+    return overrides.replace("/", "_") if overrides else "default"
+
+
+def register_resolvers() -> None:
+    """Resolvers the configs use; must run before Hydra composes (on import of the CLIs)."""
+    if not OmegaConf.has_resolver("ecg_variant"):
+        OmegaConf.register_new_resolver("ecg_variant", _variant)
+
+
+register_resolvers()
 
 
 def user_errors(fn: F) -> F:

@@ -139,13 +139,24 @@ class Ensemble:
         return np.mean(probs, axis=0)
 
 
-def load_ensemble(path: str | Path, thresholds: str = "mean", device: str = "cpu") -> Ensemble:
-    """One model directory, or every model directory below ``path``."""
+def load_ensemble(
+    path: str | Path, thresholds: str = "mean", device: str = "cpu", fold_ensemble: bool | None = None
+) -> Ensemble:
+    """One model directory, or the model directories below ``path``.
+
+    ``fold_ensemble`` (default: the models' own ``postprocess.fold_ensemble`` setting) uses all
+    of them; otherwise only the first (by path, i.e. the lowest fold).
+    """
     path = Path(path)
     if not path.exists():
         raise ECGTricksError(f"{path}: model directory does not exist")
     dirs = [path] if (path / META).is_file() else sorted(p.parent for p in path.rglob(META))
     if not dirs:
         raise ECGTricksError(f"{path}: no model directories (no {META} found)")
-    log.info("ensemble of %d model(s) from %s", len(dirs), path)
-    return Ensemble([load_model_dir(d, device) for d in dirs], thresholds)
+    models = [load_model_dir(d, device) for d in dirs]
+    if fold_ensemble is None:
+        fold_ensemble = all(m.meta.get("fold_ensemble", True) for m in models)
+    if not fold_ensemble:
+        models = models[:1]
+    log.info("%d model(s) from %s", len(models), path)
+    return Ensemble(models, thresholds)

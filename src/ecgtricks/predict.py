@@ -24,6 +24,7 @@ log = logging.getLogger("ecgtricks.predict")
 def predict_directory(
     model_dir: str | Path, input_dir: str | Path, output_dir: str | Path, *,
     thresholds: str = "mean", window_s: float = 120.0, on_error: str = "skip", progress: bool = True,
+    fold_ensemble: bool | None = None,
 ) -> dict[str, object]:
     """Write ``OUTPUT_DIR/NAME.csv`` for every record below ``input_dir``; returns counts."""
     from ecgtricks.challenge_io import write_output
@@ -31,7 +32,7 @@ def predict_directory(
     from ecgtricks.modeldir import load_ensemble
     from ecgtricks.postprocess import apply_thresholds
 
-    ensemble = load_ensemble(model_dir, thresholds=thresholds)
+    ensemble = load_ensemble(model_dir, thresholds=thresholds, fold_ensemble=fold_ensemble)
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     records = find_records(input_dir)
@@ -64,13 +65,15 @@ def main(argv: list[str] | None = None) -> int:
                         help="ensemble thresholds: mean of the folds' or re-tuned on pooled out-of-fold predictions")
     parser.add_argument("--window-s", type=float, default=120.0, help="longest stretch of signal run at once")
     parser.add_argument("--on-error", choices=["skip", "raise"], default="skip")
+    parser.add_argument("--fold-ensemble", action=argparse.BooleanOptionalAction, default=None,
+                        help="use every model below MODEL_DIR (default: as the models were configured)")
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     setup_logging()
     if args.threads:
         torch.set_num_threads(args.threads)
     result = predict_directory(args.model_dir, args.input_dir, args.output_dir, thresholds=args.thresholds,
-                               window_s=args.window_s, on_error=args.on_error)
+                               window_s=args.window_s, on_error=args.on_error, fold_ensemble=args.fold_ensemble)
     print(f"{result['written']} output files from {result['models']} model(s) in {result['seconds']:.1f} s "
           f"-> {args.output_dir}; {len(result['skipped'])} records skipped")
     return 0

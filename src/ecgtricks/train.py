@@ -9,6 +9,7 @@ checkpoints and CSV logs. Re-running the same command resumes from the last chec
 from __future__ import annotations
 
 import logging
+import re
 import time
 from pathlib import Path
 from typing import Any
@@ -46,13 +47,18 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
     datamodule = ECGDataModule(
         cfg.data, cfg.preprocess, fold=int(cfg.fold), batch_size=int(cfg.batch_size),
-        eval_batch_size=int(cfg.eval_batch_size), window_s=float(cfg.window_s),
-        num_workers=int(cfg.num_workers), train_unlabelled=bool(cfg.train_unlabelled),
+        eval_batch_size=int(cfg.eval_batch_size), window_s=float(cfg.input.window_s),
+        num_workers=int(cfg.num_workers),
     )
     datamodule.setup()
+
+    def section(key: str) -> dict[str, Any]:
+        return OmegaConf.to_container(cfg[key], resolve=True)
+
     module = ECGClassifier(
-        OmegaConf.to_container(cfg.model, resolve=True), OmegaConf.to_container(cfg.optim, resolve=True),
-        num_classes=len(SCORED_CLASSES), in_channels=len(cfg.data.leads),
+        section("model"), section("optim"), num_classes=len(SCORED_CLASSES), in_channels=len(cfg.data.leads),
+        loss=section("loss"), augment=section("augment"), input=section("input"),
+        class_counts=datamodule.targets[datamodule.train_idx].sum(axis=0).astype(int).tolist(),
     )
     checkpoints = run_dir / "checkpoints"
     keep_best = cfg.postprocess.checkpoint == "best"
@@ -107,7 +113,11 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     }
     save_model_dir(
         run_dir / "model", module.net, OmegaConf.to_container(cfg, resolve=True), SCORED_CLASSES,
-        thresholds, meta={k: summary[k] for k in ("name", "fold", "challenge_score", "challenge_score_tuned")},
+        thresholds,
+        meta={
+            **{k: summary[k] for k in ("name", "fold", "challenge_score", "challenge_score_tuned")},
+            "fold_ensemble": bool(cfg.postprocess.fold_ensemble),
+        },
         oof={
             "probabilities": probs.astype(np.float32), "labels": targets,
             "records": np.asarray([datamodule.cache.names[i] for i in datamodule.val_idx]),
@@ -116,6 +126,10 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     # summary.json last: a run directory with a summary is finished.
     atomic_write_json(run_dir / "summary.json", summary)
     return summary
+
+
+def available_tricks() -> list[str]:
+    return sorted(p.stem for p in (config_dir() / "trick").glob("*.yaml"))
 
 
 def validate_config(cfg: DictConfig) -> None:
@@ -127,17 +141,59 @@ def validate_config(cfg: DictConfig) -> None:
     n_folds = int(cfg.data.n_folds)
     if not 0 <= int(cfg.fold) < n_folds:
         raise ConfigError(f"fold={cfg.fold} is outside 0..{n_folds - 1} (data.n_folds={n_folds})")
-    if float(cfg.window_s) <= 0:
-        raise ConfigError(f"window_s must be positive, got {cfg.window_s}")
+    if float(cfg.input.window_s) <= 0:
+        raise ConfigError(f"input.window_s must be positive, got {cfg.input.window_s}")
+    if int(cfg.input.chunk_stride) > int(cfg.input.chunk_length) or int(cfg.input.chunk_stride) < 1:
+        raise ConfigError(
+            f"input.chunk_stride={cfg.input.chunk_stride} must be in 1..input.chunk_length={cfg.input.chunk_length}"
+        )
+
+
+def _names(value: Any) -> list[str]:
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v for v in re.split(r"[,\s]+", value) if v]
+    return [str(v) for v in value]
+
+
+def compose_without(cfg: DictConfig, overrides: list[str]) -> DictConfig:
+    """The same run with the tricks named in ``without`` left out of those in effect.
+
+    Hydra cannot delete one entry of a defaults list, so the config is composed again with
+    the remaining tricks as the ``trick`` selection (replacing an experiment's list, or added
+    with ``+trick`` when no experiment lists tricks).
+    """
+    from hydra import compose
+    from hydra.errors import ConfigCompositionException
+
+    drop = _names(cfg.without)
+    in_effect = list(cfg.tricks)
+    unknown = [t for t in drop if t not in in_effect]
+    if unknown:
+        raise ConfigError(f"without={unknown}: not in effect; tricks in effect: {in_effect}")
+    keep = ",".join(t for t in in_effect if t not in drop)
+    base = [o for o in overrides if not re.match(r"^[+~]*(trick|without)=", o)]
+    try:
+        return compose("train", overrides=[*base, f"trick=[{keep}]"])
+    except ConfigCompositionException:
+        return compose("train", overrides=[*base, f"+trick=[{keep}]"])
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
 @user_errors
 def main(cfg: DictConfig) -> float:
-    validate_config(cfg)
     hydra_cfg = HydraConfig.get()
+    overrides = list(hydra_cfg.overrides.task)
+    known = available_tricks()
+    typos = [t for t in [*_names(cfg.without), *cfg.tricks] if t not in known]
+    if typos:
+        raise ConfigError(f"unknown trick(s) {typos}; valid tricks: {known}")
+    if cfg.without:
+        cfg = compose_without(cfg, overrides)
+    validate_config(cfg)
     run_dir = Path(hydra_cfg.runtime.output_dir)
-    summary = train(cfg, run_dir, list(hydra_cfg.overrides.task))
+    summary = train(cfg, run_dir, overrides)
     print(
         f"fold {summary['fold']}: challenge score {summary['challenge_score']:.4f} "
         f"(threshold {summary['threshold']}; {summary['challenge_score_tuned']:.4f} tuned), macro F1 {summary['f_measure']:.4f}, "
