@@ -48,7 +48,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     datamodule = ECGDataModule(
         cfg.data, cfg.preprocess, fold=int(cfg.fold), batch_size=int(cfg.batch_size),
         eval_batch_size=int(cfg.eval_batch_size), window_s=float(cfg.input.window_s),
-        num_workers=int(cfg.num_workers),
+        num_workers=int(cfg.num_workers), pin_memory=str(cfg.trainer.accelerator) in ("gpu", "cuda"),
     )
     datamodule.setup()
 

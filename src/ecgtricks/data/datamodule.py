@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import DataLoader, Dataset
+from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
 
 from ecgtricks.data.cache import ECGCache, build_cache
 from ecgtricks.data.folds import load_or_assign_folds
@@ -22,49 +22,46 @@ from ecgtricks.labels import encode_labels
 log = logging.getLogger(__name__)
 
 
-class CropDataset(Dataset):
-    """Random fixed-length windows for training; records shorter than the window are zero-padded."""
+class CropBatches(Dataset):
+    """Training batches: a random fixed-length window per record, zero-padded when shorter.
+
+    Indexed by a whole batch of positions (used with a ``BatchSampler`` and ``batch_size=None``)
+    so a batch is one vectorised gather from the cache, not one copy per record.
+    """
 
     def __init__(self, cache: ECGCache, indices: np.ndarray, targets: np.ndarray, window: int) -> None:
         self.cache, self.indices, self.targets, self.window = cache, indices, targets, window
+        self.starts, self.lengths = cache.offsets[indices], cache.lengths[indices]
 
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor, int]:
-        idx = int(self.indices[i])
-        start, stop = int(self.cache.offsets[idx]), int(self.cache.offsets[idx + 1])
-        n = stop - start
-        out = torch.zeros(self.cache.signals.shape[1], self.window)
-        if n > self.window:
-            # torch's RNG: seeded per DataLoader worker, so crops are reproducible.
-            start += int(torch.randint(0, n - self.window + 1, ()).item())
-        take = min(n, self.window)
-        # np.array copies the read-only memory-map slice once; torch refuses non-writable arrays.
-        out[:, :take] = torch.from_numpy(np.array(self.cache.signals[start : start + take].T))
-        return out, torch.from_numpy(self.targets[i]), take
+    def __getitem__(self, rows: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rows = np.asarray(rows)
+        lengths = self.lengths[rows]
+        slack = torch.from_numpy(np.maximum(lengths - self.window, 0) + 1)
+        # torch's RNG: seeded per DataLoader worker, so crops are reproducible.
+        shift = (torch.rand(len(rows), dtype=torch.float64) * slack).long().numpy()
+        takes = np.minimum(lengths, self.window)
+        x = self.cache.windows(self.starts[rows] + shift, takes, self.window)
+        return torch.from_numpy(x), torch.from_numpy(self.targets[rows]), torch.from_numpy(takes)
 
 
-class WholeRecordDataset(Dataset):
-    """Whole records for evaluation; ``pad_collate`` batches them with their lengths."""
+class WholeRecordBatches(Dataset):
+    """Evaluation batches of whole records, zero-padded to the batch's longest (``lengths`` mask it)."""
 
     def __init__(self, cache: ECGCache, indices: np.ndarray, targets: np.ndarray) -> None:
         self.cache, self.indices, self.targets = cache, indices, targets
+        self.starts, self.lengths = cache.offsets[indices], cache.lengths[indices]
 
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, i: int) -> tuple[torch.Tensor, torch.Tensor]:
-        signal = np.array(self.cache.signal(int(self.indices[i])), order="C")
-        return torch.from_numpy(signal), torch.from_numpy(self.targets[i])
-
-
-def pad_collate(batch: Sequence[tuple[torch.Tensor, torch.Tensor]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    lengths = torch.tensor([x.shape[-1] for x, _ in batch])
-    signals = torch.zeros(len(batch), batch[0][0].shape[0], int(lengths.max()))
-    for row, (x, _) in enumerate(batch):
-        signals[row, :, : x.shape[-1]] = x
-    return signals, torch.stack([y for _, y in batch]), lengths
+    def __getitem__(self, rows: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        rows = np.asarray(rows)
+        lengths = self.lengths[rows]
+        x = self.cache.windows(self.starts[rows], lengths, int(lengths.max()))
+        return torch.from_numpy(x), torch.from_numpy(self.targets[rows]), torch.from_numpy(lengths)
 
 
 def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> list[list[int]]:
@@ -119,6 +116,7 @@ class ECGDataModule(pl.LightningDataModule):
         eval_batch_size: int | None = None,
         window_s: float = 10.0,
         num_workers: int = 0,
+        pin_memory: bool = False,
     ) -> None:
         super().__init__()
         n_folds = int(data_cfg.n_folds)
@@ -128,6 +126,7 @@ class ECGDataModule(pl.LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.window_s, self.num_workers = window_s, num_workers
         self.train_unlabelled = bool(data_cfg.get("train_unlabelled", False))
+        self.pin_memory = pin_memory  # page-locked batches: faster, asynchronous copies to a GPU
         self.cache: ECGCache | None = None
 
     def setup(self, stage: str | None = None) -> None:
@@ -155,13 +154,18 @@ class ECGDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
-        ds = CropDataset(self.cache, self.train_idx, self.targets[self.train_idx], self.window)
-        return DataLoader(
-            ds, batch_size=self.batch_size, shuffle=True, num_workers=self.num_workers,
-            persistent_workers=self.num_workers > 0, drop_last=len(ds) > self.batch_size,
-        )
+        ds = CropBatches(self.cache, self.train_idx, self.targets[self.train_idx], self.window)
+        drop_last = len(ds) > self.batch_size
+        batches = BatchSampler(RandomSampler(ds), self.batch_size, drop_last=drop_last)
+        return self._loader(ds, batches)
 
     def val_dataloader(self) -> DataLoader:
-        ds = WholeRecordDataset(self.cache, self.val_idx, self.targets[self.val_idx])
-        batches = length_sorted_batches(self.cache.lengths[self.val_idx], self.eval_batch_size)
-        return DataLoader(ds, batch_sampler=batches, collate_fn=pad_collate, num_workers=self.num_workers)
+        ds = WholeRecordBatches(self.cache, self.val_idx, self.targets[self.val_idx])
+        return self._loader(ds, length_sorted_batches(self.cache.lengths[self.val_idx], self.eval_batch_size))
+
+    def _loader(self, ds: Dataset, batches: Any) -> DataLoader:
+        # batch_size=None: the sampler yields whole batches and the dataset gathers each at once.
+        return DataLoader(
+            ds, sampler=batches, batch_size=None, num_workers=self.num_workers,
+            persistent_workers=self.num_workers > 0, pin_memory=self.pin_memory,
+        )
