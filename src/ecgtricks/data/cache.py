@@ -150,17 +150,18 @@ class ECGCache:
         ``starts[b]``, then zeros. One strided gather from the memory map, no loop over rows."""
         starts, takes = np.asarray(starts, dtype=np.int64), np.asarray(takes, dtype=np.int64)
         total, n_leads = self.signals.shape
-        out = np.empty((len(starts), n_leads, width), dtype=np.float32)
         inside = starts + width <= total  # a width-long view fits before the end of the array
-        if width <= total and inside.any():
-            view = np.lib.stride_tricks.sliding_window_view(self.signals, width, axis=0)
-            out[inside] = view[starts[inside]]
-        if not inside.all():  # the last records of the cache: clip, then zero below
+        view = np.lib.stride_tricks.sliding_window_view(self.signals, width, axis=0) if width <= total else None
+        if view is not None and inside.all():
+            out = view[starts]  # the common case: one copy, already (B, leads, width)
+        else:  # the last records of the cache: clip at the end, zeroed below
+            out = np.empty((len(starts), n_leads, width), dtype=np.float32)
+            if inside.any():
+                out[inside] = view[starts[inside]]
             positions = starts[~inside, None] + np.arange(width)
             out[~inside] = np.take(self.signals, positions, axis=0, mode="clip").transpose(0, 2, 1)
-        short = takes < width
-        if short.any():
-            out[short] *= (np.arange(width) < takes[short, None])[:, None, :]
+        if (takes < width).any():
+            np.copyto(out, 0, where=(np.arange(width) >= takes[:, None])[:, None, :])
         return out
 
 
