@@ -41,7 +41,7 @@ def timed(fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, float]:
 
 def report(key: str, value: float, unit: str, target: str = "", note: str = "") -> None:
     RESULTS[key] = {"value": value, "unit": unit, "target": target, "note": note}
-    shown = f"{value:>12.4g}" if abs(value) < 0.01 else f"{value:>12.1f}"
+    shown = f"{value:>12.3f}" if abs(value) < 100 else f"{value:>12.0f}"
     extra = "  ".join(x for x in (f"target {target}" if target else "", note) if x)
     print(f"{key:<58} {shown} {unit:<10} {extra}", flush=True)
 
@@ -175,8 +175,8 @@ def bench_training(device: str, quick: bool) -> None:
                              class_counts=[100] * len(SCORED_CLASSES)).to(device)
 
     module = build()
-    flops = forward_flops(module.net.cpu(), 12) / 2  # multiply-adds
-    report("dsail2020 forward, one 2,048-sample chunk", flops / 1e9, "GMAC", note="paper's code: 0.686 GFLOP")
+    flops = forward_flops(module.net.cpu(), 12)  # multiplies and adds counted apart (2 per MAC)
+    report("dsail2020 forward, one 2,048-sample chunk", flops / 1e9, "GFLOP", note="issue quotes 0.686 for the paper's code")
     module.to(device)
 
     def step_time(mod: ECGClassifier, batch: int, steps: int, train_fn: Callable | None = None) -> float:
@@ -240,6 +240,40 @@ def bench_metrics() -> None:
                "<= 1" if n == 4_300 else "", "paper's code: ~10 min at 4,300" if n == 4_300 else "")
 
 
+# ---------------------------------------------------------------------------- scaling
+
+
+def bench_scaling(tmp: Path, quick: bool) -> None:
+    """How cache build and a training epoch grow with records (the demo's net, 2 threads)."""
+    import torch
+    from hydra import compose, initialize_config_dir
+
+    from ecgtricks.data.cache import build_cache
+    from ecgtricks.data.preprocess import build_pipeline
+    from ecgtricks.data.record import find_records
+    from ecgtricks.data.synthetic import generate_dataset
+    from ecgtricks.paths import config_dir
+    from ecgtricks.train import train
+
+    sizes = (300, 600) if quick else (300, 600, 1200)
+    generate_dataset(tmp / "scaling", n_records=max(sizes), seed=1)
+    records = find_records(tmp / "scaling")
+    for n in sizes:
+        cache, seconds = timed(build_cache, records[:n], build_pipeline(RECIPE), tmp / f"scale-cache{n}",
+                               workers=2, progress=False)
+        report(f"scaling: cache build, {n} records", seconds, "s", note=f"{n / seconds:.0f} records/s")
+    warnings.filterwarnings("ignore")
+    torch.set_num_threads(2)
+    for n in sizes[-2:]:
+        overrides = ["experiment=demo", f"data.n_records={n}", "trainer.max_epochs=2",
+                     "trainer.enable_progress_bar=false", f"data.cache_dir={tmp / 'scale-root'}"]
+        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+            cfg = compose("train", overrides=overrides)
+        summary, seconds = timed(train, cfg, tmp / f"scale-run{n}", overrides)
+        report(f"scaling: demo run, {n} records, 2 epochs (incl. data, eval, tuning)", seconds, "s",
+               note=f"{summary['n_train'] * 2 / seconds:.0f} training records/s overall")
+
+
 # ---------------------------------------------------------------------------- memory
 
 
@@ -282,7 +316,7 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (for tests)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda for the training-step figures")
-    parser.add_argument("--only", nargs="*", default=["data", "training", "metrics", "memory"])
+    parser.add_argument("--only", nargs="*", default=["data", "training", "metrics", "memory", "scaling"])
     parser.add_argument("--out", default="bench-results.json")
     args = parser.parse_args()
 
@@ -309,6 +343,8 @@ def main() -> None:
             bench_metrics()
         if "memory" in args.only:
             bench_memory(tmp, args.records)
+        if "scaling" in args.only:
+            bench_scaling(tmp, args.quick)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     RESULTS["wall_time_s"] = time.perf_counter() - started
