@@ -28,3 +28,5 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     # Never touch the user's ~/.cache from tests; one cache root for the whole session.
     root = tmp_path_factory.getbasetemp() / "ecgtricks-cache"
     monkeypatch.setenv("ECGTRICKS_CACHE", str(root))
+    # No W&B unless a test asks for it (offline): runs stay fast and nothing leaves the machine.
+    monkeypatch.setenv("WANDB_MODE", "disabled")

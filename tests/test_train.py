@@ -42,10 +42,14 @@ def test_train_on_shared_samples_writes_summary_and_resumes(tmp_path: Path, samp
     assert preds["probabilities"].shape == (summary["n_val"], 24) == preds["labels"].shape
     assert (run_dir / "checkpoints" / "last.ckpt").is_file()
     assert "challenge score" in first.stdout
+    assert "skipping" in run(args, tmp_path).stdout  # finished with the same config
+    (run_dir / "summary.json").unlink()  # as if killed before the end: resume from last.ckpt
     second = run(args, tmp_path)
     assert "resuming from" in second.stdout + second.stderr
     again = json.loads((run_dir / "summary.json").read_text())
     assert again["challenge_score"] == summary["challenge_score"]
+    changed = run([*args, "seed=5"], tmp_path)  # another variant: another directory, trained
+    assert "skipping" not in changed.stdout
 
 
 @pytest.mark.slow

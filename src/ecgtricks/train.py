@@ -10,17 +10,22 @@ from __future__ import annotations
 
 import logging
 import re
+import shutil
+import sys
 import time
+import traceback
 from pathlib import Path
 from typing import Any
 
 import hydra
 import numpy as np
 from hydra.core.hydra_config import HydraConfig
+from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
 from ecgtricks.cli import user_errors
 from ecgtricks.errors import ConfigError
+from ecgtricks.io import atomic_write_bytes
 from ecgtricks.paths import config_dir
 
 log = logging.getLogger("ecgtricks.train")
@@ -31,7 +36,6 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     import pytorch_lightning as pl
     import torch
     from pytorch_lightning.callbacks import ModelCheckpoint
-    from pytorch_lightning.loggers import CSVLogger
 
     from ecgtricks import metrics
     from ecgtricks.data.datamodule import ECGDataModule
@@ -39,6 +43,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     from ecgtricks.labels import SCORED_CLASSES
     from ecgtricks.modeldir import save_model_dir
     from ecgtricks.postprocess import apply_thresholds, tune_thresholds
+    from ecgtricks.tracking import build_loggers, log_final
     from ecgtricks.training.module import ECGClassifier
 
     started = time.perf_counter()
@@ -66,10 +71,14 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         dirpath=str(checkpoints), save_last=True, filename="best",
         monitor="val/challenge_score" if keep_best else None, mode="max", save_top_k=1 if keep_best else 0,
     )
+    loggers = build_loggers(
+        cfg.logger, run_dir, group=f"{cfg.name}/{run_dir.parent.name}", job_type=f"fold-{int(cfg.fold)}",
+        tags=sorted(cfg.tricks), config=OmegaConf.to_container(cfg, resolve=True),
+    )
     trainer = pl.Trainer(
         **OmegaConf.to_container(cfg.trainer, resolve=True),
         default_root_dir=str(run_dir),
-        logger=CSVLogger(str(run_dir), name="logs", version=""),
+        logger=loggers,
         callbacks=[checkpoint],
     )
     last = checkpoints / "last.ckpt"
@@ -110,6 +119,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         "n_parameters": int(sum(p.numel() for p in module.parameters())),
         "cache": str(datamodule.cache.directory),
         "overrides": list(overrides or []),
+        "config_hash": config_hash(cfg),
     }
     save_model_dir(
         run_dir / "model", module.net, OmegaConf.to_container(cfg, resolve=True), SCORED_CLASSES,
@@ -125,7 +135,47 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     )
     # summary.json last: a run directory with a summary is finished.
     atomic_write_json(run_dir / "summary.json", summary)
+    log_final(loggers, summary, dict(zip(SCORED_CLASSES, map(float, thresholds), strict=True)))
     return summary
+
+
+# Keys that do not change a run's result: a finished run with a different value is still current.
+_NOT_RESULT_KEYS = ("output_root", "num_workers", "threads", "force", "logger", "without")
+
+
+def config_hash(cfg: DictConfig) -> str:
+    """A digest of the resolved config minus the keys that do not change the result."""
+    import hashlib
+    import json
+
+    resolved = OmegaConf.to_container(cfg, resolve=True)
+    for key in _NOT_RESULT_KEYS:
+        resolved.pop(key, None)
+    resolved.get("trainer", {}).pop("enable_progress_bar", None)
+    resolved.get("data", {}).pop("cache_dir", None)
+    return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
+
+
+def finished_summary(run_dir: Path, cfg: DictConfig) -> dict[str, Any] | None:
+    """The run's summary when it finished with the same config; stale checkpoints are removed."""
+    import json
+    import shutil
+
+    digest = config_hash(cfg)
+    stamp = run_dir / "config_hash.txt"
+    if stamp.is_file() and stamp.read_text().strip() != digest:
+        # The same directory with another config (e.g. changed defaults): never resume from it.
+        log.warning("config changed since %s was started: training afresh", run_dir)
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        (run_dir / "summary.json").unlink(missing_ok=True)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    stamp.write_text(digest + "\n")
+    summary_path = run_dir / "summary.json"
+    if summary_path.is_file():
+        summary = json.loads(summary_path.read_text())
+        if summary.get("config_hash") == digest:
+            return summary
+    return None
 
 
 def available_tricks() -> list[str]:
@@ -180,11 +230,8 @@ def compose_without(cfg: DictConfig, overrides: list[str]) -> DictConfig:
         return compose("train", overrides=[*base, f"+trick=[{keep}]"])
 
 
-@hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
-@user_errors
-def main(cfg: DictConfig) -> float:
-    hydra_cfg = HydraConfig.get()
-    overrides = list(hydra_cfg.overrides.task)
+def run(cfg: DictConfig, overrides: list[str], run_dir: Path) -> float:
+    """One job: check the config, skip it when already finished, else train."""
     known = available_tricks()
     typos = [t for t in [*_names(cfg.without), *cfg.tricks] if t not in known]
     if typos:
@@ -192,7 +239,16 @@ def main(cfg: DictConfig) -> float:
     if cfg.without:
         cfg = compose_without(cfg, overrides)
     validate_config(cfg)
-    run_dir = Path(hydra_cfg.runtime.output_dir)
+    if cfg.force:
+        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
+        (run_dir / "summary.json").unlink(missing_ok=True)
+    done = finished_summary(run_dir, cfg)
+    if done is not None:
+        message = f"skipping {run_dir}: finished with the same config (force=true to train again)"
+        log.info(message)
+        print(message)
+        return float(done["challenge_score"])
+    (run_dir / "error.txt").unlink(missing_ok=True)
     summary = train(cfg, run_dir, overrides)
     print(
         f"fold {summary['fold']}: challenge score {summary['challenge_score']:.4f} "
@@ -201,6 +257,33 @@ def main(cfg: DictConfig) -> float:
         f"{summary['wall_time_s']:.1f} s -> {run_dir / 'summary.json'}"
     )
     return float(summary["challenge_score"])
+
+
+@hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
+@user_errors
+def main(cfg: DictConfig) -> float:
+    hydra_cfg = HydraConfig.get()
+    overrides = list(hydra_cfg.overrides.task)
+    run_dir = Path(hydra_cfg.runtime.output_dir)
+    if hydra_cfg.mode != RunMode.MULTIRUN:
+        return run(cfg, overrides, run_dir)
+    n_jobs = OmegaConf.select(hydra_cfg, "launcher.n_jobs", default=None)
+    if cfg.threads is None and n_jobs:  # parallel local jobs share the cores
+        import os
+
+        import torch
+
+        cores = os.cpu_count() or 1
+        torch.set_num_threads(max(1, cores // (cores if n_jobs < 0 else int(n_jobs))))
+    try:
+        return run(cfg, overrides, run_dir)
+    except Exception:
+        # One failed job must not stop a sweep: record why, and let the others run.
+        run_dir.mkdir(parents=True, exist_ok=True)
+        atomic_write_bytes(run_dir / "error.txt", traceback.format_exc().encode())
+        log.error("run %s failed; see %s", run_dir, run_dir / "error.txt")
+        print(f"FAILED {run_dir}: see {run_dir / 'error.txt'}", file=sys.stderr)
+        return float("nan")
 
 
 if __name__ == "__main__":

@@ -15,6 +15,7 @@ import torch
 
 from ecgtricks import metrics
 from ecgtricks.errors import ConfigError
+from ecgtricks.labels import SCORED_CLASSES
 from ecgtricks.models import create_model
 from ecgtricks.training import optim
 from ecgtricks.training.chunking import chunked_features
@@ -95,6 +96,10 @@ class ECGClassifier(pl.LightningModule):
         for key in ("challenge_score", "f_measure", "auroc"):
             value = scores[key]
             self.log(f"val/{key}", float(value) if np.isfinite(value) else 0.0, prog_bar=key == "challenge_score")
+        _, per_class = metrics.f_measure(targets, binary)
+        for code, value in zip(SCORED_CLASSES, per_class, strict=True):
+            if np.isfinite(value):  # classes absent from the fold have no F1
+                self.log(f"val/f1/{code}", float(value))
 
     def configure_optimizers(self) -> dict[str, Any]:
         return optim.configure(self, self.optim_cfg, int(self.trainer.estimated_stepping_batches))

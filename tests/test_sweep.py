@@ -1,0 +1,131 @@
+"""Sweeps end to end: multirun layout, idempotent re-runs, failure isolation, W&B offline runs,
+the ablation report, and the launchers."""
+
+from __future__ import annotations
+
+import csv
+import json
+import struct
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ecgtricks.report import paired_test, split_variant
+
+SMALL = ["debug=smoke", "data.n_records=64", "data.limit=64"]
+
+
+def train(args: list[str], cwd: Path, wandb_mode: str = "disabled") -> subprocess.CompletedProcess:
+    import os
+
+    env = {**os.environ, "WANDB_MODE": wandb_mode, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run([sys.executable, "-m", "ecgtricks.train", *args], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=600)
+
+
+def offline_run_record(run_dir: Path):
+    """The run record (project, group, job type, tags) of an offline W&B run: the .wandb file is
+    a LevelDB-style log of protobuf records behind a 7-byte W&B header."""
+    from wandb.proto import wandb_internal_pb2
+
+    (path,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")
+    data, pos, block, buffer = path.read_bytes(), 7, 32768, b""
+    while pos + 7 <= len(data):
+        if block - pos % block < 7:  # block trailer
+            pos += block - pos % block
+            continue
+        _, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
+        buffer += data[pos + 7 : pos + 7 + length]
+        pos += 7 + length
+        if kind in (1, 4):  # a full record, or the last piece of one
+            record = wandb_internal_pb2.Record()
+            record.ParseFromString(buffer)
+            buffer = b""
+            if record.WhichOneof("record_type") == "run":
+                return record.run
+    raise AssertionError(f"no run record in {path}")
+
+
+@pytest.mark.slow
+def test_sweep_tricks_by_folds_with_wandb_report_and_rerun(tmp_path: Path) -> None:
+    args = ["-m", "hydra/launcher=parallel", "+trick=squeeze_excite,dropout", "fold=0,1",
+            *SMALL, f"output_root={tmp_path / 'out'}"]
+    first = train(args, tmp_path, wandb_mode="offline")
+    assert first.returncode == 0, first.stderr[-3000:]
+    summaries = sorted((tmp_path / "out").rglob("summary.json"))
+    assert len(summaries) == 4
+    for path in summaries:
+        run_dir = path.parent
+        variant = run_dir.parent.name
+        assert variant.startswith(("+trick=squeeze_excite,", "+trick=dropout,")) and run_dir.parent.parent.name == "baseline"
+        run = offline_run_record(run_dir)
+        assert run.project == "ecgtricks" and run.run_group == f"baseline/{variant}"
+        assert run.job_type == f"fold-{json.loads(path.read_text())['fold']}"
+        assert list(run.tags) == [variant.split(",")[0].split("=")[1]]
+    mtimes = [p.stat().st_mtime_ns for p in summaries]
+
+    again = train(args, tmp_path, wandb_mode="offline")
+    assert again.returncode == 0
+    logs = "".join(p.read_text() for p in (tmp_path / "out").rglob("train.log"))
+    assert logs.count("skipping") == 4
+    assert [p.stat().st_mtime_ns for p in summaries] == mtimes
+
+    # the reference runs, then the report
+    assert train(["-m", "fold=0,1", *SMALL, f"output_root={tmp_path / 'out'}"], tmp_path).returncode == 0
+    report = subprocess.run([sys.executable, "-m", "ecgtricks.report", str(tmp_path / "out"), "--out",
+                             str(tmp_path / "report")], capture_output=True, text=True, timeout=300)
+    assert report.returncode == 0, report.stderr
+    rows = list(csv.DictReader((tmp_path / "report" / "ablation.csv").open()))
+    assert len(rows) == 3 and rows[0]["reference"] == ""  # the reference first
+    for row in rows[1:]:
+        assert row["folds"] == "2" and row["pairs"] == "2" and row["reference"] == "baseline/data.limit=64,data.n_records=64,debug=smoke"
+        assert abs(float(row["delta"]) - (float(row["challenge_score_mean"]) - float(rows[0]["challenge_score_mean"]))) < 1e-9
+    markdown = (tmp_path / "report" / "ablation.md").read_text()
+    assert "+trick=squeeze_excite" in markdown and "+trick=dropout" in markdown
+    for png in ("delta.png", "per_class_f1.png"):
+        assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.slow
+def test_a_failed_job_leaves_the_others_finished(tmp_path: Path) -> None:
+    proc = train(["-m", "model.kernel_size=3,0", *SMALL, f"output_root={tmp_path}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (good,) = tmp_path.rglob("summary.json")
+    assert "model.kernel_size=3" in str(good)
+    (error,) = tmp_path.rglob("error.txt")
+    assert "model.kernel_size=0" in str(error.parent) and "kernel_size" in error.read_text()
+
+
+@pytest.mark.slow
+def test_submitit_local_launcher_runs_a_job(tmp_path: Path) -> None:
+    pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
+    proc = train(["-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", *SMALL,
+                  f"output_root={tmp_path}"], tmp_path)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert len(list(tmp_path.rglob("summary.json"))) == 1
+
+
+def test_slurm_launcher_config_requeues() -> None:
+    from hydra import compose, initialize_config_dir
+
+    from ecgtricks.paths import config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        cfg = compose("train", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
+    launcher = cfg.hydra.launcher
+    assert launcher._target_.endswith("SlurmLauncher")
+    assert launcher.max_num_timeout >= 1 and launcher.gpus_per_node == 1
+
+
+def test_variant_reference_and_paired_test() -> None:
+    assert split_variant("default") == ("default", True)
+    assert split_variant("+trick=[a,b],seed=1") == ("seed=1", False)
+    assert split_variant("+trick=[],seed=1") == ("seed=1", True)
+    assert split_variant("without=dropout") == ("default", False)
+    delta, p, n = paired_test({0: 0.5, 1: 0.6, 2: 0.7}, {0: 0.4, 1: 0.55, 2: 0.6})
+    assert n == 3 and abs(delta - 0.25 / 3) < 1e-12 and 0 < p < 1
+    delta, p, n = paired_test({f: 0.1 * f + 0.01 * (f % 3) for f in range(8)}, {f: 0.1 * f for f in range(8)})
+    assert n == 8 and p > 0  # Wilcoxon from 6 pairs
+    assert paired_test({0: 1.0}, {1: 1.0})[2] == 0
