@@ -62,13 +62,26 @@ def test_train_default_dataset_fold3(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("override", "message"),
     [("fold=12", "fold=12 is outside 0..9"), ("data.path=/nonexistent/x", "is not a directory"),
-     ("model.name=transformer", "model.name='transformer' is unknown")],
+     ("model.name=transformer", "model.name='transformer' is unknown"),
+     ("model.kernel_size=0", "kernel_size and stride must be >= 1"),
+     ("+model.kernal_size=5", "unexpected keyword argument 'kernal_size'"),
+     ("input.chunk_stride=4096", "input.chunk_stride=4096 must be in 1..input.chunk_length=2048"),
+     ("input.mode=chunks", "input.mode='chunks' is not one of ['crop', 'chunk']"),
+     ("data.on_error=ignore", "data.on_error='ignore' is not one of ['skip', 'raise']"),
+     ("batch_size=0", "batch_size=0 must be >= 1"),
+     ("preprocess.scale={type: scale, method: zscore}", "scaling method must be standard, minmax, robust or none")],
 )
 def test_user_errors_are_one_line(tmp_path: Path, override: str, message: str) -> None:
     proc = run(["-m", "ecgtricks.train", override, f"output_root={tmp_path}", "debug=smoke"], tmp_path, check=False)
     assert proc.returncode == 2
     assert message in proc.stderr and "Traceback" not in proc.stderr
     assert proc.stderr.strip().count("\n") == 0
+    assert not list(tmp_path.rglob("*.ckpt"))  # failed before training
+
+
+def test_unknown_keys_are_named(tmp_path: Path) -> None:
+    proc = run(["-m", "ecgtricks.train", "model.kernal_size=5", f"output_root={tmp_path}"], tmp_path, check=False)
+    assert proc.returncode != 0 and "Key 'kernal_size' is not in struct" in proc.stderr
 
 
 def test_prepare_builds_then_reuses(tmp_path: Path, samples_dir: Path) -> None:

@@ -197,6 +197,28 @@ def validate_config(cfg: DictConfig) -> None:
         raise ConfigError(
             f"input.chunk_stride={cfg.input.chunk_stride} must be in 1..input.chunk_length={cfg.input.chunk_length}"
         )
+    choices = {
+        "input.mode": ("crop", "chunk"), "augment.mixup": ("none", "input", "manifold"),
+        "data.on_error": ("skip", "raise"), "postprocess.checkpoint": ("last", "best"),
+        "optim.scheduler": ("plateau", "warmup_cosine", "none"), "postprocess.candidates": ("grid", "distinct"),
+    }
+    for key, allowed in choices.items():
+        value = OmegaConf.select(cfg, key)
+        if value not in allowed:
+            raise ConfigError(f"{key}={value!r} is not one of {list(allowed)}")
+    for key in ("batch_size", "eval_batch_size", "trainer.max_epochs", "data.n_folds"):
+        if int(OmegaConf.select(cfg, key)) < 1:
+            raise ConfigError(f"{key}={OmegaConf.select(cfg, key)} must be >= 1")
+    if not 0 <= float(cfg.model.dropout) < 1:
+        raise ConfigError(f"model.dropout={cfg.model.dropout} must be in [0, 1)")
+    # Building the network and the preprocessing checks every option of both in milliseconds.
+    from ecgtricks.data.preprocess import build_pipeline
+    from ecgtricks.labels import SCORED_CLASSES
+    from ecgtricks.models import create_model
+
+    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    create_model(model_cfg.pop("name"), in_channels=len(cfg.data.leads), num_classes=len(SCORED_CLASSES), **model_cfg)
+    build_pipeline(OmegaConf.to_container(cfg.preprocess, resolve=True))
 
 
 def _names(value: Any) -> list[str]:
