@@ -143,20 +143,20 @@ def bench_data(tmp: Path, n_records: int, quick: bool) -> None:
     print(f"  cache: {len(cache)} records, {hours:.2f} h of signal, {cache.signals.nbytes / 2**20:.0f} MiB")
 
     # The training loader over a synthetic 500 Hz cache: 10 s crops, batch 128, one process.
-    import torch
-    from torch.utils.data import BatchSampler, DataLoader, RandomSampler
+    from torch.utils.data import DataLoader
 
-    from ecgtricks.data.datamodule import CropBatches
+    from ecgtricks.data.datamodule import CropBatches, EpochBatches
     from ecgtricks.labels import encode_labels
 
     syn = build_cache(find_records(tmp / "synthetic"), build_pipeline({"resample": {"fs": 500}}),
                       tmp / "cache-syn", progress=False)
     targets = encode_labels(syn.labels).astype(np.float32)
     ds = CropBatches(syn, np.arange(len(syn)), targets, 5000)
-    loader = DataLoader(ds, sampler=BatchSampler(RandomSampler(ds), 128, drop_last=False), batch_size=None)
-    torch.manual_seed(0)
+    sampler = EpochBatches(len(ds), 128, seed=0, drop_last=False)
+    loader = DataLoader(ds, sampler=sampler, batch_size=None)
     seen, started = 0, time.perf_counter()
-    for _ in range(1 if quick else 3):
+    for epoch in range(1 if quick else 3):
+        sampler.set_epoch(epoch)
         for x, _, _ in loader:
             seen += len(x)
     rate = seen / (time.perf_counter() - started)

@@ -33,7 +33,7 @@ from typing import Literal
 
 import numpy as np
 
-from ecgtricks.data.header import read_header
+from ecgtricks.data.header import read_labels
 from ecgtricks.data.record import find_records
 from ecgtricks.errors import ECGTricksError, RecordError
 from ecgtricks.io import atomic_write_bytes
@@ -259,8 +259,9 @@ def load_labels(
 
     Headers are found recursively (the official scorer lists only the top level) and hidden
     files are skipped; a record's name is its file name without ``.hea``, as officially.
-    ``#Dx:`` and ``# Dx:`` are both accepted. A header that cannot be parsed is an error naming
-    the file, as are two headers with the same record name. ``normal_rule`` as in
+    ``#Dx:`` and ``# Dx:`` are both accepted; only the comment lines are read (as officially),
+    so a header broken elsewhere still gives its labels. Two headers with the same record name
+    are an error naming both. ``normal_rule`` as in
     :func:`load_outputs` (the official scorer always applies it to labels).
     """
     label_dir = Path(label_dir)
@@ -279,7 +280,7 @@ def load_labels(
                 )
             seen[p.name] = p
     # p.name + ".hea" rather than with_suffix: record names may contain dots.
-    codes = [read_header(p.parent / f"{p.name}.hea").labels for p in paths]
+    codes = [read_labels(p.parent / f"{p.name}.hea") for p in paths]
     labels = encode_labels(codes)
     if normal_rule:
         n_unscored = np.array([len(set(c) - set(_CODE_COLUMN)) for c in codes], dtype=np.intp)

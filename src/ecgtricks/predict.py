@@ -28,7 +28,7 @@ def predict_directory(
 ) -> dict[str, object]:
     """Write ``OUTPUT_DIR/NAME.csv`` for every record below ``input_dir``; returns counts."""
     from ecgtricks.challenge_io import write_output
-    from ecgtricks.data.record import find_records, read_record
+    from ecgtricks.data.record import duplicate_names, find_records, read_record
     from ecgtricks.modeldir import load_ensemble
     from ecgtricks.postprocess import apply_thresholds
 
@@ -38,8 +38,11 @@ def predict_directory(
     records = find_records(input_dir)
     written, skipped = 0, []
     started = time.perf_counter()
+    dups = duplicate_names(records)
     for path in tqdm(records, desc="predict", unit="rec", disable=not progress):
         try:
+            if path in dups:  # its output file would overwrite the first one's
+                raise RecordError(path.with_suffix(".hea"), f"duplicate record name {path.name!r}: also {dups[path]}")
             record = read_record(path)
             probs = ensemble.predict_record(record, window_s=window_s)
         except RecordError as exc:

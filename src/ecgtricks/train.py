@@ -44,7 +44,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     from ecgtricks.modeldir import save_model_dir
     from ecgtricks.postprocess import apply_thresholds, tune_thresholds
     from ecgtricks.tracking import build_loggers, log_final
-    from ecgtricks.training.module import ECGClassifier
+    from ecgtricks.training.module import ECGClassifier, EpochSeed
 
     started = time.perf_counter()
     if cfg.threads:
@@ -53,7 +53,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     datamodule = ECGDataModule(
         cfg.data, cfg.preprocess, fold=int(cfg.fold), batch_size=int(cfg.batch_size),
         eval_batch_size=int(cfg.eval_batch_size), window_s=float(cfg.input.window_s),
-        num_workers=int(cfg.num_workers), pin_memory=str(cfg.trainer.accelerator) in ("gpu", "cuda"),
+        num_workers=int(cfg.num_workers), pin_memory=str(cfg.trainer.accelerator) in ("gpu", "cuda"), seed=int(cfg.seed),
     )
     datamodule.setup()
 
@@ -67,10 +67,16 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     )
     checkpoints = run_dir / "checkpoints"
     keep_best = cfg.postprocess.checkpoint == "best"
-    checkpoint = ModelCheckpoint(
-        dirpath=str(checkpoints), save_last=True, filename="best",
-        monitor="val/challenge_score" if keep_best else None, mode="max", save_top_k=1 if keep_best else 0,
-    )
+    # last.ckpt after every epoch, for resuming (Lightning writes save_last only alongside a
+    # top-k save, so it is a top-1 "latest" checkpoint of its own); best.ckpt when kept.
+    callbacks = [
+        ModelCheckpoint(dirpath=str(checkpoints), filename="last", save_top_k=1, monitor=None,
+                        enable_version_counter=False),
+        EpochSeed(int(cfg.seed)),
+    ]
+    if keep_best:
+        callbacks.append(ModelCheckpoint(dirpath=str(checkpoints), filename="best", monitor="val/challenge_score",
+                                         mode="max", save_top_k=1, enable_version_counter=False))
     loggers = build_loggers(
         cfg.logger, run_dir, group=f"{cfg.name}/{run_dir.parent.name}", job_type=f"fold-{int(cfg.fold)}",
         tags=sorted(cfg.tricks), config=OmegaConf.to_container(cfg, resolve=True),
@@ -79,10 +85,10 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         **OmegaConf.to_container(cfg.trainer, resolve=True),
         default_root_dir=str(run_dir),
         logger=loggers,
-        callbacks=[checkpoint],
+        callbacks=callbacks,
     )
     last = checkpoints / "last.ckpt"
-    resume = str(last) if last.is_file() else None
+    resume = str(last) if last.is_file() and readable_checkpoint(last) else None
     if resume:
         log.info("resuming from %s", last)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
@@ -137,6 +143,19 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     atomic_write_json(run_dir / "summary.json", summary)
     log_final(loggers, summary, dict(zip(SCORED_CLASSES, map(float, thresholds), strict=True)))
     return summary
+
+
+def readable_checkpoint(path: Path) -> bool:
+    """Whether a checkpoint loads; one cut short by a kill mid-write is set aside, not resumed."""
+    import torch
+
+    try:
+        torch.load(path, map_location="cpu", weights_only=False)
+        return True
+    except Exception as exc:  # torch raises many types for a truncated file
+        log.warning("checkpoint %s is unreadable (%s): training afresh", path, type(exc).__name__)
+        path.replace(path.with_name(path.name + ".corrupt"))
+        return False
 
 
 # Keys that do not change a run's result: a finished run with a different value is still current.

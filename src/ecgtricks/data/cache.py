@@ -33,7 +33,7 @@ from filelock import FileLock
 from tqdm.auto import tqdm
 
 from ecgtricks.data.preprocess import Pipeline
-from ecgtricks.data.record import Record, read_record
+from ecgtricks.data.record import Record, duplicate_names, read_record
 from ecgtricks.errors import ECGTricksError, RecordError
 
 log = logging.getLogger(__name__)
@@ -177,7 +177,14 @@ def _write_cache(
     metas: list[dict[str, Any]] = []
     skipped: list[dict[str, str]] = []
     offsets = [0]
-    jobs = [_Job(p, pipeline, leads) for p in records]
+    dups = duplicate_names(list(records))
+    for path, first in dups.items():
+        problem = f"duplicate record name {path.name!r}: also {first}"
+        if on_error == "raise":
+            raise RecordError(path.with_suffix(".hea"), problem)
+        log.warning("skipped %s: %s", path, problem)
+        skipped.append({"record": str(path), "file": str(path.with_suffix(".hea")), "problem": problem})
+    jobs = [_Job(p, pipeline, leads) for p in records if p not in dups]
     with open(tmp / "signals.f32", "wb") as out:
         executor = ProcessPoolExecutor(workers) if workers > 1 else None
         try:

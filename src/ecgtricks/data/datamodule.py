@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytorch_lightning as pl
 import torch
-from torch.utils.data import BatchSampler, DataLoader, Dataset, RandomSampler
+from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ecgtricks.data.cache import ECGCache, build_cache
 from ecgtricks.data.folds import load_or_assign_folds
@@ -22,11 +22,35 @@ from ecgtricks.labels import encode_labels
 log = logging.getLogger(__name__)
 
 
+class EpochBatches(Sampler):
+    """Shuffled batches of ``n`` positions, each yielded with its own seed.
+
+    The order and every batch's seed depend only on (seed, epoch, batch): a run resumed at an
+    epoch boundary sees exactly the batches and crops of an uninterrupted run, with any number
+    of loader workers. Lightning calls ``set_epoch`` before each epoch.
+    """
+
+    def __init__(self, n: int, batch_size: int, seed: int, drop_last: bool) -> None:
+        self.n, self.batch_size, self.seed, self.drop_last, self.epoch = n, batch_size, seed, drop_last, 0
+
+    def set_epoch(self, epoch: int) -> None:
+        self.epoch = epoch
+
+    def __len__(self) -> int:
+        return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
+
+    def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
+        for b in range(len(self)):
+            rows = order[b * self.batch_size : (b + 1) * self.batch_size]
+            yield int(np.random.SeedSequence([self.seed, self.epoch, b]).generate_state(1)[0]), rows
+
+
 class CropBatches(Dataset):
     """Training batches: a random fixed-length window per record, zero-padded when shorter.
 
-    Indexed by a whole batch of positions (used with a ``BatchSampler`` and ``batch_size=None``)
-    so a batch is one vectorised gather from the cache, not one copy per record.
+    Indexed by ``(seed, rows)`` from ``EpochBatches`` (with ``batch_size=None``), so a batch is
+    one vectorised gather from the cache and its crops are reproducible.
     """
 
     def __init__(self, cache: ECGCache, indices: np.ndarray, targets: np.ndarray, window: int) -> None:
@@ -36,12 +60,12 @@ class CropBatches(Dataset):
     def __len__(self) -> int:
         return len(self.indices)
 
-    def __getitem__(self, rows: Sequence[int]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    def __getitem__(self, batch: tuple[int, Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        seed, rows = batch
         rows = np.asarray(rows)
         lengths = self.lengths[rows]
-        slack = torch.from_numpy(np.maximum(lengths - self.window, 0) + 1)
-        # torch's RNG: seeded per DataLoader worker, so crops are reproducible.
-        shift = (torch.rand(len(rows), dtype=torch.float64) * slack).long().numpy()
+        slack = np.maximum(lengths - self.window, 0) + 1
+        shift = np.random.default_rng(seed).integers(0, slack)
         takes = np.minimum(lengths, self.window)
         x = self.cache.windows(self.starts[rows] + shift, takes, self.window)
         return torch.from_numpy(x), torch.from_numpy(self.targets[rows]), torch.from_numpy(takes)
@@ -117,6 +141,7 @@ class ECGDataModule(pl.LightningDataModule):
         window_s: float = 10.0,
         num_workers: int = 0,
         pin_memory: bool = False,
+        seed: int = 0,
     ) -> None:
         super().__init__()
         n_folds = int(data_cfg.n_folds)
@@ -126,6 +151,7 @@ class ECGDataModule(pl.LightningDataModule):
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.window_s, self.num_workers = window_s, num_workers
         self.train_unlabelled = bool(data_cfg.get("train_unlabelled", False))
+        self.seed = seed
         self.pin_memory = pin_memory  # page-locked batches: faster, asynchronous copies to a GPU
         self.cache: ECGCache | None = None
 
@@ -155,8 +181,7 @@ class ECGDataModule(pl.LightningDataModule):
 
     def train_dataloader(self) -> DataLoader:
         ds = CropBatches(self.cache, self.train_idx, self.targets[self.train_idx], self.window)
-        drop_last = len(ds) > self.batch_size
-        batches = BatchSampler(RandomSampler(ds), self.batch_size, drop_last=drop_last)
+        batches = EpochBatches(len(ds), self.batch_size, self.seed, drop_last=len(ds) > self.batch_size)
         return self._loader(ds, batches)
 
     def val_dataloader(self) -> DataLoader:

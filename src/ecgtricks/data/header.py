@@ -57,8 +57,7 @@ class Header:
     @property
     def labels(self) -> tuple[str, ...]:
         """Every diagnosis code listed under ``Dx`` (scored or not), in header order."""
-        raw = self.comments.get("dx", "")
-        return tuple(c for c in re.split(r"[,;\s]+", raw) if c and c.lower() not in _MISSING)
+        return _codes(self.comments.get("dx", ""))
 
     @property
     def age(self) -> float | None:
@@ -170,12 +169,35 @@ def parse_header(text: str, path: str | Path = "<header>") -> Header:
             path, f"record line declares {n_signals} signals but {len(signal_lines)} signal lines follow"
         )
     signals = tuple(_parse_signal(path, ln, i) for i, ln in enumerate(signal_lines))
+    return Header(path, record_name, n_signals, fs, n_samples, signals, _comments(lines))
+
+
+def _comments(lines: list[str]) -> dict[str, str]:
+    """``# Key: value`` lines, keys lower-cased; the first of a repeated key wins."""
     comments: dict[str, str] = {}
     for ln in lines:
         match = _COMMENT.match(ln)
         if match:
             comments.setdefault(match.group("key").strip().lower(), match.group("value"))
-    return Header(path, record_name, n_signals, fs, n_samples, signals, comments)
+    return comments
+
+
+def _codes(raw: str) -> tuple[str, ...]:
+    return tuple(c for c in re.split(r"[,;\s]+", raw) if c and c.lower() not in _MISSING)
+
+
+def read_labels(path: str | Path) -> tuple[str, ...]:
+    """Only the ``Dx`` codes of a header, as the official scorer reads them: the record and
+    signal lines are not parsed, so a header broken there still yields its labels."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8", errors="replace")
+    except FileNotFoundError:
+        raise RecordError(path, "header file is missing") from None
+    except OSError as exc:
+        raise RecordError(path, f"header cannot be read ({exc.strerror})") from None
+    lines = [ln.strip() for ln in text.replace("\r", "\n").split("\n")]
+    return _codes(_comments(lines).get("dx", ""))
 
 
 def read_header(path: str | Path) -> Header:

@@ -163,3 +163,19 @@ def find_records(root: str | Path) -> list[Path]:
     if not root.is_dir():
         raise RecordError(root, "data directory does not exist")
     return sorted(p.with_suffix("") for p in root.rglob("*.hea"))
+
+
+def duplicate_names(records: list[Path]) -> dict[Path, Path]:
+    """Records whose name an earlier record already has, each mapped to that earlier one.
+
+    Names identify records in folds, caches and output files, so two folders holding the same
+    name (a copied source, say) would silently mix them up.
+    """
+    first: dict[str, Path] = {}
+    dups: dict[Path, Path] = {}
+    for path in records:
+        if path.name in first:
+            dups[path] = first[path.name]
+        else:
+            first[path.name] = path
+    return dups

@@ -103,3 +103,14 @@ class ECGClassifier(pl.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         return optim.configure(self, self.optim_cfg, int(self.trainer.estimated_stepping_batches))
+
+
+class EpochSeed(pl.Callback):
+    """Reseed every generator at each epoch's start from (seed, epoch): dropout and mixup draws
+    of a run resumed from an epoch's checkpoint repeat those of an uninterrupted run."""
+
+    def __init__(self, seed: int) -> None:
+        self.seed = seed
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        pl.seed_everything(self.seed * 1000 + trainer.current_epoch, workers=True, verbose=False)
