@@ -54,6 +54,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         cfg.data, cfg.preprocess, fold=int(cfg.fold), batch_size=int(cfg.batch_size),
         eval_batch_size=int(cfg.eval_batch_size), window_s=float(cfg.input.window_s),
         num_workers=int(cfg.num_workers), pin_memory=str(cfg.trainer.accelerator) in ("gpu", "cuda"), seed=int(cfg.seed),
+        split=str(cfg.split.name),
     )
     datamodule.setup()
 
@@ -122,6 +123,8 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         "wall_time_s": time.perf_counter() - started,
         "n_train": int(len(datamodule.train_idx)),
         "n_val": int(len(datamodule.val_idx)),
+        "split": str(cfg.split.name),
+        "held_out_source": datamodule.held_out,
         "n_parameters": int(sum(p.numel() for p in module.parameters())),
         "cache": str(datamodule.cache.directory),
         "overrides": list(overrides or []),
@@ -208,7 +211,7 @@ def validate_config(cfg: DictConfig) -> None:
     if cfg.model.name not in available_models():
         raise ConfigError(f"model.name={cfg.model.name!r} is unknown; available: {available_models()}")
     n_folds = int(cfg.data.n_folds)
-    if not 0 <= int(cfg.fold) < n_folds:
+    if cfg.split.name == "kfold" and not 0 <= int(cfg.fold) < n_folds:
         raise ConfigError(f"fold={cfg.fold} is outside 0..{n_folds - 1} (data.n_folds={n_folds})")
     if float(cfg.input.window_s) <= 0:
         raise ConfigError(f"input.window_s must be positive, got {cfg.input.window_s}")
@@ -219,7 +222,7 @@ def validate_config(cfg: DictConfig) -> None:
     choices = {
         "input.mode": ("crop", "chunk"), "augment.mixup": ("none", "input", "manifold"),
         "data.on_error": ("skip", "raise"), "postprocess.checkpoint": ("last", "best"),
-        "optim.scheduler": ("plateau", "warmup_cosine", "none"), "postprocess.candidates": ("grid", "distinct"),
+        "optim.scheduler": ("plateau", "warmup_cosine", "none"), "split.name": ("kfold", "leave_one_source_out"), "postprocess.candidates": ("grid", "distinct"),
     }
     for key, allowed in choices.items():
         value = OmegaConf.select(cfg, key)

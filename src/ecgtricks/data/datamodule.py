@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ecgtricks.data.cache import ECGCache, build_cache
-from ecgtricks.data.folds import load_or_assign_folds
+from ecgtricks.data.folds import load_or_assign_folds, source_folds
 from ecgtricks.data.preprocess import build_pipeline
 from ecgtricks.data.record import find_records
 from ecgtricks.errors import ConfigError
@@ -112,7 +112,15 @@ def prepare_cache(data_cfg: Any, preprocess_cfg: Any, *, progress: bool = True) 
 
     cache_root = Path(str(data_cfg.cache_dir)).expanduser() if data_cfg.get("cache_dir") else default_cache_root()
     data_dir = resolve_data_dir(data_cfg, cache_root)
-    records = find_records(data_dir)
+    sources = data_cfg.get("sources")
+    if sources:  # a tree of source directories (python -m ecgtricks.download): the chosen ones
+        missing = [s for s in sources if not (data_dir / s).is_dir()]
+        if missing:
+            raise ConfigError(f"data.sources: no directory {missing} under {data_dir} "
+                              f"(fetch them with python -m ecgtricks.download {data_dir} --sources ...)")
+        records = sorted(r for s in sources for r in find_records(data_dir / s))
+    else:
+        records = find_records(data_dir)
     if data_cfg.get("limit"):
         records = records[: int(data_cfg.limit)]
     if not records:
@@ -142,10 +150,14 @@ class ECGDataModule(pl.LightningDataModule):
         num_workers: int = 0,
         pin_memory: bool = False,
         seed: int = 0,
+        split: str = "kfold",
     ) -> None:
         super().__init__()
+        if split not in ("kfold", "leave_one_source_out"):
+            raise ConfigError(f"split.name={split!r} is not one of ['kfold', 'leave_one_source_out']")
+        self.split, self.held_out = split, None
         n_folds = int(data_cfg.n_folds)
-        if not 0 <= fold < n_folds:
+        if split == "kfold" and not 0 <= fold < n_folds:
             raise ConfigError(f"fold={fold} is outside 0..{n_folds - 1} (data.n_folds={n_folds})")
         self.data_cfg, self.preprocess_cfg, self.fold = data_cfg, preprocess_cfg, fold
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
@@ -162,10 +174,19 @@ class ECGDataModule(pl.LightningDataModule):
         if cache.fs is None:
             raise ConfigError("records have different sampling rates: set preprocess.resample.fs")
         targets = encode_labels(cache.labels)
-        folds = load_or_assign_folds(
-            cache.directory.parent / "folds", cache.names, targets,
-            int(self.data_cfg.n_folds), int(self.data_cfg.fold_seed),
-        )
+        if self.split == "leave_one_source_out":
+            folds, self.sources = source_folds(cache.sources)
+            if not 0 <= self.fold < len(self.sources):
+                raise ConfigError(
+                    f"fold={self.fold} is outside 0..{len(self.sources) - 1}: split=leave_one_source_out "
+                    f"has one fold per source {self.sources}"
+                )
+            self.held_out = self.sources[self.fold]
+        else:
+            folds = load_or_assign_folds(
+                cache.directory.parent / "folds", cache.names, targets,
+                int(self.data_cfg.n_folds), int(self.data_cfg.fold_seed),
+            )
         val = np.flatnonzero(folds == self.fold)
         train = np.flatnonzero(folds != self.fold)
         if not self.train_unlabelled:

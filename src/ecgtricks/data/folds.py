@@ -51,3 +51,10 @@ def load_or_assign_folds(
         np.save(tmp, folds)
         os.replace(tmp, path)
     return folds
+
+
+def source_folds(sources: Sequence[str]) -> tuple[np.ndarray, list[str]]:
+    """Leave-one-source-out: fold id of each record = index of its source in sorted order."""
+    names = sorted(set(sources))
+    index = {name: i for i, name in enumerate(names)}
+    return np.array([index[s] for s in sources], dtype=np.int64), names

@@ -25,7 +25,7 @@ SOURCE_PREFIXES: dict[str, str] = {
 # Directory names used by the challenge archives, lower-cased, without punctuation.
 SOURCE_DIRECTORIES: dict[str, str] = {
     "cpsc2018": "CPSC", "cpsc": "CPSC", "training_cpsc": "CPSC",
-    "cpsc2018extra": "CPSC-Extra", "cpscextra": "CPSC-Extra", "china12lead": "CPSC-Extra",
+    "cpsc2018extra": "CPSC-Extra", "cpscextra": "CPSC-Extra", "cpsc_extra": "CPSC-Extra", "china12lead": "CPSC-Extra",
     "stpetersburg": "INCART", "incart": "INCART", "stpetersburgincart": "INCART",
     "ptb": "PTB", "ptbxl": "PTB-XL", "georgia": "Georgia", "g12ec": "Georgia",
     "chapman": "Chapman-Ningbo", "chapmanshaoxing": "Chapman-Ningbo", "ningbo": "Chapman-Ningbo",

@@ -1,0 +1,173 @@
+"""Fetch the six PhysioNet/CinC Challenge 2020 training archives.
+
+    python -m ecgtricks.download DEST [--sources cpsc cpsc_extra ...] [--url-base URL]
+
+Each archive is downloaded into ``DEST/archives/`` (resumable: an interrupted ``.part`` file is
+continued with an HTTP Range request), verified (its size against the server's, its MD5 where the
+challenge's is known, and the record count after extraction), then extracted safely (no paths
+outside the target) into ``DEST/<source>/`` through a temporary directory renamed into place.
+A source already extracted and verified is skipped. Then: ``data=challenge2020 data.path=DEST``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import os
+import shutil
+import tarfile
+import urllib.error
+import urllib.request
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from tqdm import tqdm
+
+from ecgtricks.cli import setup_logging, user_errors
+from ecgtricks.errors import ECGTricksError
+from ecgtricks.io import atomic_write_json
+
+log = logging.getLogger("ecgtricks.download")
+
+URL_BASE = "https://storage.googleapis.com/physionet-challenge-2020-12-lead-ecg-public/"
+
+
+@dataclass(frozen=True)
+class Source:
+    key: str
+    archive: str
+    records: int  # .hea files the archive holds (the challenge's published counts)
+    md5: str | None = None  # where the challenge published one
+
+
+SOURCES: dict[str, Source] = {s.key: s for s in (
+    Source("cpsc", "PhysioNetChallenge2020_Training_CPSC.tar.gz", 6877, "8180611b87209d3897b0735a56780204"),
+    Source("cpsc_extra", "PhysioNetChallenge2020_Training_2.tar.gz", 3453),
+    Source("incart", "PhysioNetChallenge2020_Training_StPetersburg.tar.gz", 74),
+    Source("ptb", "PhysioNetChallenge2020_Training_PTB.tar.gz", 516),
+    Source("ptbxl", "PhysioNetChallenge2020_Training_PTB-XL.tar.gz", 21837),
+    Source("georgia", "PhysioNetChallenge2020_Training_E.tar.gz", 10344),
+)}
+PAPER_SOURCES = ("cpsc", "cpsc_extra", "ptbxl", "georgia")  # what Min et al. trained on
+STAMP = ".verified.json"
+
+
+def fetch(url: str, target: Path, *, progress: bool = True, chunk: int = 1 << 20) -> Path:
+    """Download ``url`` to ``target``, continuing ``target.part`` if a previous try left one."""
+    part = target.with_name(target.name + ".part")
+    have = part.stat().st_size if part.exists() else 0
+    request = urllib.request.Request(url, headers={"Range": f"bytes={have}-"} if have else {})
+    try:
+        response = urllib.request.urlopen(request, timeout=60)
+    except urllib.error.HTTPError as exc:
+        if exc.code == 416 and have:  # nothing left to fetch: the part file is whole
+            part.replace(target)
+            return target
+        raise ECGTricksError(f"{url}: HTTP {exc.code} {exc.reason}") from None
+    except (urllib.error.URLError, OSError) as exc:
+        reason = getattr(exc, "reason", exc)
+        raise ECGTricksError(
+            f"cannot reach {url} ({reason}): no network? Put the archive at {target} by hand and run again"
+        ) from None
+    with response:
+        resumed = response.status == 206
+        if have and not resumed:
+            log.info("%s: server ignored the range request; starting over", url)
+            have = 0
+        length = response.headers.get("Content-Length")
+        total = have + int(length) if length is not None else None
+        with open(part, "ab" if resumed else "wb") as out, tqdm(
+            total=total, initial=have, unit="B", unit_scale=True, desc=target.name, disable=not progress
+        ) as bar:
+            while block := response.read(chunk):
+                out.write(block)
+                bar.update(len(block))
+    size = part.stat().st_size
+    if total is not None and size != total:
+        raise ECGTricksError(f"{url}: got {size} bytes of {total}; run again to continue")
+    part.replace(target)
+    return target
+
+
+def md5sum(path: Path) -> str:
+    digest = hashlib.md5()  # noqa: S324 (the challenge published MD5s; not a security check)
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def safe_extract(archive: Path, target: Path) -> None:
+    """Extract ``archive`` into ``target``: members that would land outside it, links and device
+    files are refused (tarfile's 'data' filter), and a failed extraction leaves nothing behind."""
+    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir(parents=True)
+    try:
+        if not hasattr(tarfile, "data_filter"):
+            raise ECGTricksError("safe extraction needs Python >= 3.10.12 or >= 3.11.4 (tarfile filters)")
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")
+    except (tarfile.TarError, OSError) as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise ECGTricksError(f"{archive}: cannot be extracted ({exc})") from None
+    shutil.rmtree(target, ignore_errors=True)
+    tmp.replace(target)
+
+
+def fetch_source(source: Source, dest: Path, url_base: str = URL_BASE, *, progress: bool = True) -> Path:
+    """Download, verify and extract one source into ``dest/<key>``; skipped when already done."""
+    target = dest / source.key
+    if (target / STAMP).is_file():
+        log.info("%s: already downloaded and verified", source.key)
+        return target
+    archives = dest / "archives"
+    archives.mkdir(parents=True, exist_ok=True)
+    archive = archives / source.archive
+    if not archive.is_file():
+        fetch(url_base.rstrip("/") + "/" + source.archive, archive, progress=progress)
+    if source.md5:
+        digest = md5sum(archive)
+        if digest != source.md5:
+            archive.rename(archive.with_name(archive.name + ".bad"))
+            raise ECGTricksError(f"{archive}: MD5 {digest} is not the published {source.md5}; set aside as .bad")
+    safe_extract(archive, target)
+    found = sum(1 for _ in target.rglob("*.hea"))
+    if found != source.records:
+        raise ECGTricksError(f"{source.key}: {found} records extracted from {archive}, {source.records} expected")
+    atomic_write_json(target / STAMP, {"archive": source.archive, "records": found, "md5": md5sum(archive)})
+    log.info("%s: %d records in %s", source.key, found, target)
+    return target
+
+
+def download(dest: Path, keys: Sequence[str], url_base: str = URL_BASE, *, table: dict[str, Source] | None = None,
+             progress: bool = True) -> list[Path]:
+    table = table or SOURCES
+    unknown = [k for k in keys if k not in table]
+    if unknown:
+        raise ECGTricksError(f"unknown source(s) {unknown}; choose from {sorted(table)}")
+    return [fetch_source(table[k], dest, url_base, progress=progress) for k in keys]
+
+
+@user_errors
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m ecgtricks.download", description=__doc__.splitlines()[0])
+    parser.add_argument("dest", type=Path)
+    parser.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES),
+                        help=f"default: all six; the paper used {' '.join(PAPER_SOURCES)}")
+    parser.add_argument("--url-base", default=URL_BASE, help="a mirror holding the same archive names")
+    parser.add_argument("--no-progress", action="store_true")
+    args = parser.parse_args(argv)
+    setup_logging()
+    dirs = download(args.dest, args.sources, args.url_base, progress=not args.no_progress)
+    total = sum(json.loads((d / STAMP).read_text())["records"] for d in dirs)
+    print(f"{total} records in {len(dirs)} sources under {args.dest}; "
+          f"train with: python -m ecgtricks.train data=challenge2020 data.path={args.dest}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
