@@ -72,3 +72,17 @@ def test_epoch_batches_depend_only_on_seed_and_epoch() -> None:
     again.set_epoch(3)
     assert [(s, r.tolist()) for s, r in again] != first
     assert len(EpochBatches(10, 4, seed=3, drop_last=True)) == 2
+
+
+def test_epoch_batches_shard_evenly_under_ddp(monkeypatch) -> None:
+    full = EpochBatches(23, 4, seed=1, drop_last=False)
+    full.set_epoch(5)
+    everything = [r.tolist() for _, r in full]
+    shards = []
+    for rank in range(2):
+        monkeypatch.setattr(EpochBatches, "_replica", staticmethod(lambda rank=rank: (rank, 2)))
+        sampler = EpochBatches(23, 4, seed=1, drop_last=False)
+        sampler.set_epoch(5)
+        shards.append([r.tolist() for _, r in sampler])
+        assert len(shards[-1]) == len(sampler) == 3  # 6 batches over 2 replicas
+    assert shards[0] + shards[1] != everything and sorted(shards[0] + shards[1]) == sorted(everything[:6])

@@ -107,3 +107,12 @@ def test_built_wheel_carries_configs_and_trains(tmp_path: Path, samples_dir: Pat
     run(["-m", "ecgtricks.train", "debug=smoke", "data=folder", f"data.path={samples_dir}",
          f"output_root={tmp_path / 'out'}"], tmp_path, env)
     assert (tmp_path / "out" / "baseline" / "data=folder,debug=smoke" / "fold0" / "summary.json").is_file()
+
+
+@pytest.mark.slow
+def test_ddp_on_two_cpu_processes(tmp_path: Path) -> None:
+    proc = run(["-m", "ecgtricks.train", "debug=smoke", "trainer=ddp", "trainer.accelerator=cpu", "trainer.devices=2",
+                "trainer.precision=32-true", "trainer.sync_batchnorm=false", "logger=csv", f"output_root={tmp_path}"], tmp_path)
+    assert proc.stdout.count("challenge score") == 1  # rank 0 reports
+    (summary,) = tmp_path.rglob("summary.json")
+    assert json.loads(summary.read_text())["epochs"] == 1

@@ -130,6 +130,8 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         "overrides": list(overrides or []),
         "config_hash": config_hash(cfg),
     }
+    if not trainer.is_global_zero:  # DDP: the other replicas computed the same; rank 0 writes
+        return summary
     save_model_dir(
         run_dir / "model", module.net, OmegaConf.to_container(cfg, resolve=True), SCORED_CLASSES,
         thresholds,
@@ -294,6 +296,10 @@ def run(cfg: DictConfig, overrides: list[str], run_dir: Path) -> float:
         return float(done["challenge_score"])
     (run_dir / "error.txt").unlink(missing_ok=True)
     summary = train(cfg, run_dir, overrides)
+    from pytorch_lightning.utilities import rank_zero_only
+
+    if rank_zero_only.rank != 0:  # DDP replicas: rank 0 reports
+        return float(summary["challenge_score"])
     print(
         f"fold {summary['fold']}: challenge score {summary['challenge_score']:.4f} "
         f"(threshold {summary['threshold']}; {summary['challenge_score_tuned']:.4f} tuned), macro F1 {summary['f_measure']:.4f}, "

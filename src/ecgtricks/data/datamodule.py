@@ -36,12 +36,26 @@ class EpochBatches(Sampler):
     def set_epoch(self, epoch: int) -> None:
         self.epoch = epoch
 
-    def __len__(self) -> int:
+    @staticmethod
+    def _replica() -> tuple[int, int]:
+        """(rank, world size) under DDP, else (0, 1)."""
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            return torch.distributed.get_rank(), torch.distributed.get_world_size()
+        return 0, 1
+
+    def _n_batches(self) -> int:
         return self.n // self.batch_size if self.drop_last else -(-self.n // self.batch_size)
 
+    def __len__(self) -> int:
+        # Under DDP each replica takes every world-th batch of the same permutation; all get
+        # the same count (a remainder is dropped), or the replicas' gradient syncs would hang.
+        _, world = self._replica()
+        return self._n_batches() // world if world > 1 else self._n_batches()
+
     def __iter__(self) -> Iterator[tuple[int, np.ndarray]]:
+        rank, world = self._replica()
         order = np.random.default_rng([self.seed, self.epoch]).permutation(self.n)
-        for b in range(len(self)):
+        for b in range(rank, len(self) * world, world):
             rows = order[b * self.batch_size : (b + 1) * self.batch_size]
             yield int(np.random.SeedSequence([self.seed, self.epoch, b]).generate_state(1)[0]), rows
 

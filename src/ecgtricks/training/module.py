@@ -3,6 +3,10 @@
 Each trick is a setting of one unit used here: ``input.mode`` (crop or chunk), ``augment.mixup``
 (none, input or manifold), the loss weights, and the optimiser/schedule; the training step
 itself has no trick-specific code beyond choosing among them.
+
+Every value is logged with ``sync_dist``: under DDP the training loss is averaged over the
+replicas (each trains on its own shard), and validation values are equal on all of them (each
+validates the whole fold).
 """
 
 from __future__ import annotations
@@ -72,14 +76,14 @@ class ECGClassifier(pl.LightningModule):
         if mode == "manifold":
             features, y = mixup(features, y, alpha)
         loss = self.criterion(self.net.head(self.net.dropout(features)), y)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
-        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=False, on_epoch=True)
+        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
+        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=False, on_epoch=True, sync_dist=True)
         return loss
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
         x, y, lengths = batch
         logits = self(x, lengths)
-        self.log("val/loss", self.criterion(logits, y), on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x))
+        self.log("val/loss", self.criterion(logits, y), on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
         self._val_probs.append(torch.sigmoid(logits).float().cpu())
         self._val_targets.append(y.cpu())
 
@@ -95,11 +99,11 @@ class ECGClassifier(pl.LightningModule):
         self.val_results = {"probabilities": probs, "targets": targets, "metrics": scores}
         for key in ("challenge_score", "f_measure", "auroc"):
             value = scores[key]
-            self.log(f"val/{key}", float(value) if np.isfinite(value) else 0.0, prog_bar=key == "challenge_score")
+            self.log(f"val/{key}", float(value) if np.isfinite(value) else 0.0, prog_bar=key == "challenge_score", sync_dist=True)
         _, per_class = metrics.f_measure(targets, binary)
         for code, value in zip(SCORED_CLASSES, per_class, strict=True):
             if np.isfinite(value):  # classes absent from the fold have no F1
-                self.log(f"val/f1/{code}", float(value))
+                self.log(f"val/f1/{code}", float(value), sync_dist=True)
 
     def configure_optimizers(self) -> dict[str, Any]:
         return optim.configure(self, self.optim_cfg, int(self.trainer.estimated_stepping_batches))
