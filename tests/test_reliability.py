@@ -267,3 +267,29 @@ def test_a_checkpoint_cut_short_is_set_aside_not_resumed(tmp_path: Path) -> None
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "unreadable" in proc.stdout + proc.stderr and summary.is_file()
     assert (last.parent / "last.ckpt.corrupt").is_file()
+
+
+def _peak_rss_of_build(records_dir: Path, cache: Path) -> float:
+    code = (
+        "from ecgtricks.data.cache import build_cache; from ecgtricks.data.preprocess import build_pipeline\n"
+        "from ecgtricks.data.record import find_records\n"
+        f"build_cache(find_records({str(records_dir)!r}), build_pipeline({{'resample': {{'fs': 500}}}}), {str(cache)!r},"
+        " workers=1, progress=False)\n"
+        "print(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    return int(out.stdout.split()[-1]) / 1024  # MiB
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux) for peak RSS")
+def test_cache_build_memory_does_not_grow_with_the_dataset(tmp_path: Path) -> None:
+    from ecgtricks.data.synthetic import generate_dataset
+
+    generate_dataset(tmp_path / "small", n_records=100, seed=0)
+    generate_dataset(tmp_path / "large", n_records=600, seed=0)
+    small = _peak_rss_of_build(tmp_path / "small", tmp_path / "c1")
+    large = _peak_rss_of_build(tmp_path / "large", tmp_path / "c2")
+    size = sum(f.stat().st_size for f in (tmp_path / "c2").rglob("signals.f32")) / 2**20
+    assert size > 150  # the large cache's signals: far more than the allowed growth below
+    assert large - small < 40, f"peak RSS {small:.0f} -> {large:.0f} MiB for a {size:.0f} MiB cache"
