@@ -74,9 +74,13 @@ def test_sweep_tricks_by_folds_with_wandb_report_and_rerun(tmp_path: Path) -> No
 
     # the reference runs, then the report
     assert train(["-m", "fold=0,1", *SMALL, f"output_root={tmp_path / 'out'}"], tmp_path).returncode == 0
+    import os
+
     report = subprocess.run([sys.executable, "-m", "ecgtricks.report", str(tmp_path / "out"), "--out",
-                             str(tmp_path / "report")], capture_output=True, text=True, timeout=300)
+                             str(tmp_path / "report"), "--wandb"], capture_output=True, text=True, timeout=300,
+                            env={**os.environ, "WANDB_MODE": "offline"})
     assert report.returncode == 0, report.stderr
+    assert offline_run_record(tmp_path / "report").job_type == "report"  # table and figures logged
     rows = list(csv.DictReader((tmp_path / "report" / "ablation.csv").open()))
     assert len(rows) == 3 and rows[0]["reference"] == ""  # the reference first
     for row in rows[1:]:
