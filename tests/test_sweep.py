@@ -133,3 +133,18 @@ def test_variant_reference_and_paired_test() -> None:
     delta, p, n = paired_test({f: 0.1 * f + 0.01 * (f % 3) for f in range(8)}, {f: 0.1 * f for f in range(8)})
     assert n == 8 and p > 0  # Wilcoxon from 6 pairs
     assert paired_test({0: 1.0}, {1: 1.0})[2] == 0
+
+
+def test_config_hash_ignores_settings_that_do_not_change_the_result() -> None:
+    from hydra import compose, initialize_config_dir
+
+    from ecgtricks.paths import config_dir
+    from ecgtricks.train import config_hash
+
+    def digest(*overrides: str) -> str:
+        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+            return config_hash(compose("train", overrides=list(overrides)))
+
+    plain = digest()
+    assert digest("num_workers=4", "data.workers=8", "data.cache_dir=/elsewhere", "trainer.enable_progress_bar=false") == plain
+    assert digest("seed=1") != plain and digest("data.n_records=600") != plain
