@@ -37,6 +37,7 @@ def test_train_on_shared_samples_writes_summary_and_resumes(tmp_path: Path, samp
     for key in ("challenge_score", "f_measure", "auroc", "wall_time_s"):
         assert key in summary
     assert -1.0 <= summary["challenge_score"] <= 1.0
+    assert summary["train_records_per_s"] > 0
     assert set(summary["metrics"]) >= {"auroc", "auprc", "accuracy", "f_measure", "fbeta", "gbeta", "challenge_score"}
     preds = np.load(run_dir / "model" / "val_predictions.npz")
     assert preds["probabilities"].shape == (summary["n_val"], 24) == preds["labels"].shape

@@ -117,3 +117,35 @@ def test_no_bias_decay_groups_and_warmup_cosine() -> None:
     opt = configure(net, {"lr": 1e-3, "weight_decay": 5e-4, "scheduler": "warmup_cosine",
                           "warmup_fraction": 0.1, "no_bias_decay": True}, 100)
     assert opt["lr_scheduler"]["interval"] == "step"
+
+
+def test_throughput_counts_every_training_record_and_leaves_validation_out() -> None:
+    import time
+
+    import pytorch_lightning as pl
+    from torch.utils.data import DataLoader, TensorDataset
+
+    from ecgtricks.training.module import Throughput
+
+    class Slow(pl.LightningModule):
+        def __init__(self) -> None:
+            super().__init__()
+            self.layer = torch.nn.Linear(4, 1)
+
+        def training_step(self, batch: list[torch.Tensor], batch_idx: int) -> torch.Tensor:
+            return self.layer(batch[0]).mean()
+
+        def validation_step(self, batch: list[torch.Tensor], batch_idx: int) -> None:
+            time.sleep(0.05)  # slow validation must not lower the training figure
+
+        def configure_optimizers(self) -> torch.optim.Optimizer:
+            return torch.optim.SGD(self.parameters(), lr=0.1)
+
+    loader = DataLoader(TensorDataset(torch.randn(50, 4)), batch_size=8)  # 7 batches, the last of 2
+    meter = Throughput()
+    trainer = pl.Trainer(max_epochs=2, callbacks=[meter], logger=False, enable_checkpointing=False,
+                         enable_progress_bar=False, enable_model_summary=False, num_sanity_val_steps=0)
+    trainer.fit(Slow(), loader, loader)
+    assert [h["records"] for h in meter.history] == [50, 50]
+    assert all(h["seconds"] < 7 * 0.05 for h in meter.history), "validation time was counted"
+    assert trainer.callback_metrics["train/records_per_s"] == pytest.approx(meter.history[-1]["records_per_s"])

@@ -44,7 +44,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     from ecgtricks.modeldir import save_model_dir
     from ecgtricks.postprocess import apply_thresholds, tune_thresholds
     from ecgtricks.tracking import build_loggers, log_final
-    from ecgtricks.training.module import ECGClassifier, EpochSeed
+    from ecgtricks.training.module import ECGClassifier, EpochSeed, Throughput
 
     started = time.perf_counter()
     if cfg.threads:
@@ -74,6 +74,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         ModelCheckpoint(dirpath=str(checkpoints), filename="last", save_top_k=1, monitor=None,
                         enable_version_counter=False),
         EpochSeed(int(cfg.seed)),
+        throughput := Throughput(),
     ]
     if keep_best:
         callbacks.append(ModelCheckpoint(dirpath=str(checkpoints), filename="best", monitor="val/challenge_score",
@@ -121,6 +122,8 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         "epochs": epochs,
         "checkpoint": str(cfg.postprocess.checkpoint),
         "wall_time_s": time.perf_counter() - started,
+        # The last epoch trained in this process (the first carries warm-up); null when resumed finished.
+        "train_records_per_s": throughput.history[-1]["records_per_s"] if throughput.history else None,
         "n_train": int(len(datamodule.train_idx)),
         "n_val": int(len(datamodule.val_idx)),
         "split": str(cfg.split.name),
@@ -176,7 +179,8 @@ def config_hash(cfg: DictConfig) -> str:
     for key in _NOT_RESULT_KEYS:
         resolved.pop(key, None)
     resolved.get("trainer", {}).pop("enable_progress_bar", None)
-    resolved.get("data", {}).pop("cache_dir", None)
+    for key in ("cache_dir", "workers"):  # where and how fast the cache is built, not what it holds
+        resolved.get("data", {}).pop(key, None)
     return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 

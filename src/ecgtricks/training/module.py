@@ -11,6 +11,7 @@ validates the whole fold).
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import numpy as np
@@ -118,3 +119,50 @@ class EpochSeed(pl.Callback):
 
     def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         pl.seed_everything(self.seed * 1000 + trainer.current_epoch, workers=True, verbose=False)
+
+
+class Throughput(pl.Callback):
+    """Training records per second of each epoch, from its first step to its last (validation
+    left out), over all replicas; logged as ``train/records_per_s`` and kept in ``history``.
+
+    The GPU is synchronised before the clock is read at both ends: kernels still queued at
+    the last step would otherwise be counted in validation's time instead of training's.
+    """
+
+    def __init__(self) -> None:
+        self.history: list[dict[str, float]] = []
+        self._started: float | None = None
+        self._records = 0
+
+    @staticmethod
+    def _clock(trainer: pl.Trainer) -> float:
+        if trainer.strategy.root_device.type == "cuda":
+            torch.cuda.synchronize(trainer.strategy.root_device)
+        return time.perf_counter()
+
+    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._started, self._records = None, 0
+
+    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
+        if self._started is None:
+            self._started = self._clock(trainer)
+
+    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
+        self._records += len(batch[0]) * trainer.world_size
+
+    def _close(self, trainer: pl.Trainer) -> None:
+        if self._started is None or not self._records:
+            return
+        seconds = self._clock(trainer) - self._started
+        self.history.append({"epoch": trainer.current_epoch, "seconds": seconds, "records": self._records,
+                             "records_per_s": self._records / seconds})
+        self._started, self._records = None, 0
+
+    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if trainer.state.fn == "fit" and not trainer.sanity_checking:  # the epoch's training steps are over
+            self._close(trainer)
+
+    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        self._close(trainer)  # epochs without validation
+        if self.history and self.history[-1]["epoch"] == trainer.current_epoch:
+            pl_module.log("train/records_per_s", self.history[-1]["records_per_s"], on_epoch=True, rank_zero_only=True)
