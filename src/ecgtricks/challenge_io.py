@@ -34,7 +34,7 @@ from typing import Literal
 import numpy as np
 
 from ecgtricks.data.header import read_labels
-from ecgtricks.data.record import find_records
+from ecgtricks.data.record import duplicate_names, find_records
 from ecgtricks.errors import ECGTricksError, RecordError
 from ecgtricks.io import atomic_write_bytes
 from ecgtricks.labels import ALL_SCORED_CODES, NORMAL_CLASS, SCORED_CLASSES, encode_labels
@@ -270,19 +270,14 @@ def load_labels(
     paths = [p for p in find_records(label_dir) if not p.name.startswith(".")]
     if not paths:
         raise ECGTricksError(f"{label_dir}: no header (.hea) files found")
-    names = [p.name for p in paths]
-    if len(set(names)) != len(names):
-        seen: dict[str, Path] = {}
-        for p in paths:
-            if p.name in seen:
-                raise ECGTricksError(
-                    f"record name {p.name!r} occurs twice: {seen[p.name]}.hea and {p}.hea"
-                )
-            seen[p.name] = p
+    dups = duplicate_names(paths)
+    if dups:
+        p, first = next(iter(dups.items()))
+        raise ECGTricksError(f"record name {p.name!r} occurs twice: {first}.hea and {p}.hea")
     # p.name + ".hea" rather than with_suffix: record names may contain dots.
     codes = [read_labels(p.parent / f"{p.name}.hea") for p in paths]
     labels = encode_labels(codes)
     if normal_rule:
         n_unscored = np.array([len(set(c) - set(_CODE_COLUMN)) for c in codes], dtype=np.intp)
         labels = _normal_rule(labels, n_unscored)
-    return names, labels
+    return [p.name for p in paths], labels

@@ -166,8 +166,10 @@ def readable_checkpoint(path: Path) -> bool:
         return False
 
 
-# Keys that do not change a run's result: a finished run with a different value is still current.
-_NOT_RESULT_KEYS = ("output_root", "num_workers", "threads", "force", "logger", "without")
+# Keys that do not change a run's result (where it is written, how fast, how it is shown): a
+# finished run with a different value is still current.
+_NOT_RESULT_KEYS = ("output_root", "num_workers", "threads", "force", "logger", "without",
+                    "trainer.enable_progress_bar", "data.cache_dir", "data.workers")
 
 
 def config_hash(cfg: DictConfig) -> str:
@@ -177,17 +179,17 @@ def config_hash(cfg: DictConfig) -> str:
 
     resolved = OmegaConf.to_container(cfg, resolve=True)
     for key in _NOT_RESULT_KEYS:
-        resolved.pop(key, None)
-    resolved.get("trainer", {}).pop("enable_progress_bar", None)
-    for key in ("cache_dir", "workers"):  # where and how fast the cache is built, not what it holds
-        resolved.get("data", {}).pop(key, None)
+        *parents, leaf = key.split(".")
+        section = resolved
+        for parent in parents:
+            section = section.get(parent, {})
+        section.pop(leaf, None)
     return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
 
 
 def finished_summary(run_dir: Path, cfg: DictConfig) -> dict[str, Any] | None:
     """The run's summary when it finished with the same config; stale checkpoints are removed."""
     import json
-    import shutil
 
     digest = config_hash(cfg)
     stamp = run_dir / "config_hash.txt"
