@@ -65,8 +65,8 @@ def test_round_trip(tmp_path: Path) -> None:
 def test_read_tolerates_official_variants(tmp_path: Path) -> None:
     path = write_file(
         tmp_path / "x.csv",
-        "\ufeff# rec7 \r\n 164889003 , 426783006,59118001,17338001,\r\n"
-        "True, f ,t,0,\r\n 0.25 ,nan, 1e-1,inf\r\n\r\n",
+        "# rec7 \r\n\r\n 164889003 , 426783006,59118001,17338001\r\n# note\r\n"
+        "True, f ,t,0\r\n 0.25 ,nan, 1e-1,inf\r\n\r\n",
     )
     name, classes, binary, probs = read_output(path)
     assert name == "rec7"
@@ -78,17 +78,18 @@ def test_read_tolerates_official_variants(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("text", "problem"),
     [
-        ("#r\n164889003\n1\n", "3 lines"),
-        ("164889003\n1\n0.5\n0.5\n", "first line"),
-        ("#r\n164889003,426783006\n1\n0.5,0.5\n", "1 binary outputs"),
-        ("#r\n164889003,426783006\n1,1.0\n0.5,0.5\n", "'1.0' is not 0/1"),
-        ("#r\n164889003,426783006\n1,0\n0.5,high\n", "'high' is not a number"),
-        ("#r\n164889003,164889003\n1,0\n0.5,0.5\n", "duplicate class codes 164889003"),
-        ("#r\n164889003,,426783006\n1,0,0\n0.5,0.5,0.5\n", "empty class code"),
-        ("#r\n164889003\n1\n0.5\n#s\n", "5 lines"),
+        ("#r\n164889003\n1\n", "formatting error: 2 lines of codes/outputs"),
+        ("164889003\n1\n0.5\n", "no '#RECORD' line"),
+        ("#r\n164889003,426783006\n1\n0.5,0.5\n", "formatting error: its lines have different"),
+        ("#r\n164889003,426783006\n1,1.0\n0.5,0.5\n", "'1.0' read as 0"),
+        ("#r\n164889003,426783006\n1,0\n0.5,high\n", "'high' read as 0"),
+        ("#r\n164889003,164889003\n1,0\n0.5,0.5\n", "164889003 listed twice"),
+        ("#r\n164889003\n1\n0.5\n0.5\n", "1 line.s. after the scores ignored"),
     ],
 )
-def test_malformed_files_raise_record_error(tmp_path: Path, text: str, problem: str) -> None:
+def test_odd_files_raise_record_error(tmp_path: Path, text: str, problem: str) -> None:
+    """The official reader reads these without error (see test_official_scorer); read_output
+    is for the project's own files and names what is odd."""
     path = write_file(tmp_path / "bad.csv", text)
     with pytest.raises(RecordError, match=problem) as info:
         read_output(path)
@@ -122,9 +123,9 @@ def test_load_outputs_merges_equivalents_and_ignores_unscored(tmp_path: Path) ->
     assert binary[:, r].tolist() == [True, False, True, False]  # any of the pair
     assert binary[1, v] and scores[1, v] == 0.7  # a lone non-representative code
     assert scores[0, r] == pytest.approx(0.4)  # nanmean of 0.2 and 0.6
-    # Official: "b" lacks 713427006, which other files list, so it counts 0; NaN -> 0.
-    assert scores[1, r] == 0.0
-    assert scores[2, r] == pytest.approx(0.25)  # mean(0.5, absent 59118001 -> 0)
+    assert scores[1, r] == 0.0  # the class's only column is NaN: 0
+    assert scores[2, r] == 0.5  # per file: a code absent from it does not count
+
     assert binary.sum() == 3 and np.count_nonzero(scores[3]) == 0  # "12345" ignored
     assert len(problems) == 1 and "missing.csv" in problems[0]
 
@@ -147,20 +148,22 @@ def test_load_labels_reads_both_dx_spellings(tmp_path: Path, samples_dir: Path) 
     assert names[-1] == "X3" and labels[-1].tolist() == encode_labels([["164889003"]])[0].tolist()
 
 
-def test_normal_rule(tmp_path: Path, samples_dir: Path) -> None:
+def test_legacy_normal_rule(tmp_path: Path, samples_dir: Path) -> None:
+    """The mid-2020 loaders' rule, opt-in only: not part of the final official scorer."""
     for name in ("A0002", "HR00007", "Q0002"):  # NSR; LAD + NSR; an unscored code only
         shutil.copy(samples_dir / f"{name}.hea", tmp_path)
     _, plain = load_labels(tmp_path)
-    names, ruled = load_labels(tmp_path, normal_rule=True)
+    names, ruled = load_labels(tmp_path, legacy_normal_rule=True)
     assert names == ["A0002", "HR00007", "Q0002"]
     assert plain[:, NORMAL].tolist() == [True, True, False]
     assert ruled[:, NORMAL].tolist() == [True, False, False]  # Q0002 has a positive code
     out = tmp_path / "out"
     write_output(out / "A0002.csv", "A0002", [NORMAL_CLASS], np.array([0]), np.array([0.1]))
     write_output(out / "HR00007.csv", "HR00007", ["12345"], np.array([1]), np.array([0.1]))
-    binary, _, problems = load_outputs(out, names, normal_rule=True)
+    binary, _, problems = load_outputs(out, names, legacy_normal_rule=True)
     assert binary[:, NORMAL].tolist() == [True, False, True]  # Q0002 missing: no positives
     assert len(problems) == 1
+    assert not load_outputs(out, names)[0].any()  # by default, no rule
 
 
 # --------------------------------------------------------------------------- command line
@@ -202,7 +205,7 @@ def test_cli_perfect_outputs(
     out = tmp_path / "outputs"
     perfect_outputs(out, names, labels, list(SCORED_CLASSES))
     scores_csv = tmp_path / "scores" / "scores.csv"
-    stdout, stderr = run_main(capsys, label_dir, out, scores_csv, "--no-normal-rule")
+    stdout, stderr = run_main(capsys, label_dir, out, scores_csv)
     assert stderr == ""
     assert stdout.splitlines()[1].split(",")[-1] == "1.000000"
     assert values(stdout)[2] == 1.0  # accuracy
@@ -219,7 +222,7 @@ def test_cli_equivalent_codes_in_outputs(
     assert "59118001" in codes and "713427006" not in codes
     out = tmp_path / "outputs"
     perfect_outputs(out, names, labels, codes)
-    stdout, _ = run_main(capsys, label_dir, out, "--no-normal-rule")
+    stdout, _ = run_main(capsys, label_dir, out)
     assert stdout.splitlines()[1].split(",")[-1] == "1.000000"
 
 
@@ -237,10 +240,10 @@ def test_cli_malformed_output_is_reported_and_scored_negative(
     write_file(out / "E00005.csv", "#E00005\n164889003,426783006\n1\n0.9,0.1\n")
     (out / "HR00007.csv").unlink()
     missing = SAMPLES.index("HR00007")
-    stdout, stderr = run_main(capsys, label_dir, out, "--no-normal-rule")
+    stdout, stderr = run_main(capsys, label_dir, out)
     lines = stderr.strip().splitlines()
     assert len(lines) == 2
-    assert str(out / "E00005.csv") in lines[0] and "binary outputs" in lines[0]
+    assert str(out / "E00005.csv") in lines[0] and "formatting error" in lines[0]
     assert str(out / "HR00007.csv") in lines[1] and "missing" in lines[1]
     binary[[bad, missing]] = False
     probs[[bad, missing]] = 0.0
@@ -282,7 +285,7 @@ def test_cli_subprocess(tmp_path: Path, label_dir: Path) -> None:
     assert proc.stdout.splitlines()[1].endswith(",1.000000")
 
 
-def test_cli_applies_the_official_normal_rule_by_default(
+def test_cli_legacy_normal_rule_is_opt_in(
     tmp_path: Path, label_dir: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     names, labels = load_labels(label_dir)
@@ -292,8 +295,13 @@ def test_cli_applies_the_official_normal_rule_by_default(
     for name, p in zip(names, probs, strict=True):
         write_output(out / f"{name}.csv", name, SCORED_CLASSES, p >= 0.5, p)
     stdout, _ = run_main(capsys, label_dir, out)
-    _, ruled_labels = load_labels(label_dir, normal_rule=True)
-    ruled_binary, scores, _ = load_outputs(out, names, normal_rule=True)
+    np.testing.assert_allclose(
+        values(stdout), list(metrics.evaluate(labels, probs, probs >= 0.5).values()), atol=5e-7
+    )
+    legacy, _ = run_main(capsys, label_dir, out, "--legacy-normal-rule")
+    _, ruled_labels = load_labels(label_dir, legacy_normal_rule=True)
+    ruled_binary, scores, _ = load_outputs(out, names, legacy_normal_rule=True)
     expected = metrics.evaluate(ruled_labels, scores, ruled_binary)
-    np.testing.assert_allclose(values(stdout), np.array(list(expected.values())), atol=5e-7)
+    np.testing.assert_allclose(values(legacy), np.array(list(expected.values())), atol=5e-7)
     assert not np.array_equal(ruled_labels, labels)  # the rule changed something here
+    assert legacy != stdout

@@ -16,14 +16,13 @@ them before scoring).
 from __future__ import annotations
 
 import math
-import warnings
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecgtricks import metrics
-from ecgtricks.labels import ALL_SCORED_CODES, EQUIVALENT_CODES, weight_matrix
+from ecgtricks.labels import weight_matrix
 from ecgtricks.metrics import NORMAL_CLASS, SCORED_CLASSES
 
 TOL = 1e-10
@@ -142,46 +141,8 @@ def loop_challenge(y: np.ndarray, o: np.ndarray, w: np.ndarray, normal: int) -> 
     inactive[:, normal] = True
     observed, correct, baseline = weighted(o), weighted(y), weighted(inactive)
     if correct == baseline:
-        return float("nan")
+        return 0.0  # as the official code
     return (observed - baseline) / (correct - baseline)
-
-
-def loop_normal_rule(b: np.ndarray, normal: int) -> np.ndarray:
-    out = [[bool(v) for v in row] for row in b]
-    for row in out:
-        positives = sum(row)
-        if row[normal] and positives > 1:
-            row[normal] = False
-        elif positives == 0:
-            row[normal] = True
-    return np.array(out, dtype=bool).reshape(b.shape)
-
-
-def loop_merge(
-    codes: list[str], array: np.ndarray, kind: str
-) -> tuple[tuple[str, ...], np.ndarray]:
-    """The official loaders' merge, column by column, plus the module's renaming of a lone
-    non-representative code (the official code keeps such a code under its own name)."""
-    names = list(codes)
-    columns = [[array[i, j] for i in range(array.shape[0])] for j in range(len(codes))]
-    removed: list[int] = []
-    for group in OFFICIAL_GROUPS:
-        present = [names.index(code) for code in group if code in names]
-        if not present:
-            continue
-        target = present[0]
-        if kind == "binary":
-            columns[target] = [any(bool(columns[j][i]) for j in present) for i in range(len(array))]
-        else:
-            columns[target] = [
-                nanmean([float(columns[j][i]) for j in present]) for i in range(len(array))
-            ]
-        names[target] = group[0]
-        removed += present[1:]
-    kept = [j for j in range(len(codes)) if j not in removed]
-    dtype = bool if kind == "binary" else np.float64
-    merged = np.array([[columns[j][i] for j in kept] for i in range(array.shape[0])], dtype=dtype)
-    return tuple(names[j] for j in kept), merged.reshape(array.shape[0], len(kept))
 
 
 # --------------------------------------------------------------------------- strategies
@@ -316,7 +277,12 @@ def test_challenge_score_own_weights(
         as_dtype(y, dtype), as_dtype(o, dtype), w, classes=classes, normal_class=classes[normal]
     )
     assert same(got, loop_challenge(y, o, w, normal)), got
-    assert_same_arrays(metrics.modified_confusion_matrix(y, o), loop_modified_confusion(y, o))
+    terms = metrics.challenge_terms(y, w, classes=classes, normal_class=classes[normal])
+    expected = sum(
+        w[j, k] * v for j, row in enumerate(loop_modified_confusion(y, o)) for k, v in enumerate(row)
+        if not math.isnan(w[j, k] * v)
+    )
+    assert same(terms.observed(o), expected)
 
 
 @settings(PROPERTY, max_examples=60)
@@ -363,55 +329,3 @@ def test_recording_order_is_irrelevant(case: tuple[np.ndarray, ...], seed: int) 
 
     for a, b in zip(scores(y, s, o), scores(y[p], s[p], o[p]), strict=True):
         assert same(b, a)
-
-
-# --------------------------------------------------------------------------- loaders' steps
-
-
-@PROPERTY
-@given(st.data())
-def test_apply_normal_rule(data: st.DataObject) -> None:
-    classes = data.draw(
-        st.lists(st.sampled_from(ALL_SCORED_CODES), min_size=1, max_size=8, unique=True)
-        | st.just(list(SCORED_CLASSES))
-    )
-    if NORMAL_CLASS not in classes:
-        classes.insert(data.draw(st.integers(0, len(classes))), NORMAL_CLASS)
-    y, _, _ = data.draw(cases(n_classes=len(classes)))
-    normal = classes.index(NORMAL_CLASS)
-    got = metrics.apply_normal_rule(y.astype(int), classes=classes)
-    assert got.dtype == bool
-    np.testing.assert_array_equal(got, loop_normal_rule(y, normal))
-    if classes == list(SCORED_CLASSES):
-        np.testing.assert_array_equal(metrics.apply_normal_rule(y), got)
-    # every row ends with a positive class, and the normal class only when alone
-    assert got.any(axis=1).all()
-    assert not (got[:, normal] & (got.sum(axis=1) > 1)).any()
-
-
-UNSCORED = ["164865005", "425856008", "55827005", "999999"]
-
-
-@PROPERTY
-@given(st.data(), st.sampled_from(["binary", "scores"]))
-def test_merge_equivalent(data: st.DataObject, kind: str) -> None:
-    codes = data.draw(
-        st.lists(
-            st.sampled_from([*ALL_SCORED_CODES, *UNSCORED]), min_size=1, max_size=12, unique=True
-        )
-    )
-    n = data.draw(st.integers(1, 6))
-    rng = np.random.default_rng(data.draw(st.integers(0, 2**32 - 1)))
-    if kind == "binary":
-        array = rng.random((n, len(codes))) < data.draw(st.sampled_from([0.0, 0.3, 1.0]))
-    else:
-        array = np.round(rng.random((n, len(codes))) * 4) / 4
-        array[rng.random(array.shape) < 0.25] = np.nan  # nanmean; an all-NaN pair stays NaN
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no "mean of empty slice" leaking out
-        got_codes, got = metrics.merge_equivalent(codes, array, kind=kind)
-    expected_codes, expected = loop_merge(codes, array, kind)
-    assert got_codes == expected_codes
-    assert got.dtype == expected.dtype
-    np.testing.assert_array_equal(got, expected)  # exact, NaN where both NaN
-    assert all(EQUIVALENT_CODES.get(code, code) == code for code in got_codes)

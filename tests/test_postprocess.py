@@ -145,11 +145,11 @@ def test_start_sweeps_and_degenerate_inputs() -> None:
     result = pp.threshold_search(y, p, start=start)
     assert result.start_score == pytest.approx(score(y, p, start), abs=1e-12)
     assert result.score >= result.start_score
-    # Only normal labels: the metric is undefined (correct == inactive), nothing to tune.
+    # Only normal labels: the metric is degenerate (correct == inactive; 0 officially), nothing to tune.
     y_normal = np.zeros_like(y)
     y_normal[:, NORMAL] = True
-    undefined = pp.threshold_search(y_normal, p)
-    assert np.isnan(undefined.score) and np.all(undefined.thresholds == 0.5)
+    degenerate = pp.threshold_search(y_normal, p)
+    assert degenerate.score == 0.0 and np.all(degenerate.thresholds == 0.5) and degenerate.sweeps == 0
     # NaN scores are never positive.
     p_nan = p.copy()
     p_nan[::3] = np.nan

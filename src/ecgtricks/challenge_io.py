@@ -1,35 +1,38 @@
-"""The output files of the PhysioNet/CinC Challenge 2020 and loading labels/outputs for scoring.
+"""Challenge 2020 output files, and labels and outputs loaded for scoring as the final official
+scorer loads them.
 
-One file ``NAME.csv`` per recording, four lines, comma separated::
+One output file ``NAME.csv`` per recording, comma separated::
 
     #NAME
     164889003,164890007,...        class codes
     0,1,...                        binary outputs
     0.0123,0.9,...                 probabilities (scores)
 
-Reading follows ``load_outputs`` of ``evaluate_12ECG_score.py`` (physionetchallenges/
-evaluation-2020): lines are taken by position (line 1 the codes, 2 the binary outputs, 3 the
-scores), fields are split on commas and stripped; ``1``/``True``/``true``/``T``/``t`` are a
-positive binary output; scores are parsed with ``float`` (so ``nan``/``inf`` are numbers), the
-scores of equivalent codes are averaged with ``nanmean`` and binary outputs OR-ed, and NaN
-scores become 0 after that merge. Where the official code would crash or silently read a
-value it did not mean to (a missing ``#`` line, rows of different lengths, a binary token such
-as ``1.0`` or ``yes`` that it reads as 0, a non-numeric score it reads as 0), the file is
-reported as malformed instead. A trailing comma on a line is tolerated.
+The scorer is ``evaluate_12ECG_score.py`` of physionetchallenges/evaluation-2020 at its final
+revision (the one the Challenge's final results were scored with). Reading follows its
+``load_outputs``: lines starting with ``#`` and blank lines are skipped; the first three
+remaining lines are the codes, the binary outputs and the scores, provided there are at least
+three and all remaining lines have the same number of commas -- otherwise the file has a
+formatting error and the recording is scored as all negative. Fields are stripped;
+``1``/``True``/``true``/``T``/``t`` are a positive binary output and any other token a negative
+one; a score that ``float`` cannot read is 0. Every code is mapped to the representative of its
+equivalent pair; a class listed more than once in a file (a code twice, or both codes of a
+pair) is positive if any of its columns is and scores the ``nanmean`` of its columns; NaN scores
+become 0. Unscored codes are ignored. There is no normal-class rule (removed from the official
+loaders on 2020-07-19).
 
-A code listed twice in one file is an error for :func:`read_output` by default; the official
-loader accepts it, the later column overwriting the earlier one (binary output and score
-alike), and :func:`load_outputs` scores such a file the same way (``duplicates="last"``).
-
-:func:`load_outputs` scores a missing or malformed file as all negative with zero scores and
-reports it, rather than aborting as the official script does.
+Deliberate departures, both only where the official script would stop with an exception:
+a missing (or unreadable) output file is scored as all negative and reported, and labels are
+read from ``# Dx:`` headers as well as ``#Dx:`` ones (see :func:`load_labels`). Tokens that the
+official reader silently reads as 0 (``yes``, ``1.0``, ``high``) are scored the same way but
+reported, as is a file with a formatting error.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal
 
 import numpy as np
 
@@ -37,16 +40,16 @@ from ecgtricks.data.header import read_labels
 from ecgtricks.data.record import duplicate_names, find_records
 from ecgtricks.errors import ECGTricksError, RecordError
 from ecgtricks.io import atomic_write_bytes
-from ecgtricks.labels import ALL_SCORED_CODES, NORMAL_CLASS, SCORED_CLASSES, encode_labels
-from ecgtricks.metrics import merge_equivalent
+from ecgtricks.labels import NORMAL_CLASS, SCORED_AS, SCORED_CLASSES, encode_labels
 
-__all__ = ["load_labels", "load_outputs", "read_output", "write_output"]
+__all__ = ["OutputFile", "load_labels", "load_outputs", "parse_output", "read_output", "write_output"]
 
 # The official reader's spelling of a positive binary output; anything else it reads as 0.
 _TRUE = frozenset({"1", "True", "true", "T", "t"})
-# Negative spellings accepted here; other tokens are reported (see the module note).
+# Negative spellings that are read as 0 without a remark.
 _FALSE = frozenset({"0", "False", "false", "F", "f"})
-_CODE_COLUMN = {code: i for i, code in enumerate(ALL_SCORED_CODES)}
+# Any of the 27 scored codes -> its column in SCORED_CLASSES.
+_COLUMN = {code: SCORED_CLASSES.index(rep) for code, rep in SCORED_AS.items()}
 _NORMAL = SCORED_CLASSES.index(NORMAL_CLASS)
 
 
@@ -69,7 +72,7 @@ def write_output(
     if not record_name or any(ch in record_name for ch in "\r\n"):
         raise ValueError(f"invalid record name {record_name!r}")
     for code in classes:
-        if not code or code != code.strip() or any(ch in code for ch in ",\r\n"):
+        if not code or code != code.strip() or any(ch in code for ch in ",\r\n#"):
             raise ValueError(f"invalid class code {code!r}")
     if len(set(classes)) != len(classes):
         raise ValueError("duplicate class codes")
@@ -91,31 +94,78 @@ def write_output(
     atomic_write_bytes(path, ("\n".join(lines) + "\n").encode())
 
 
-def _fields(line: str) -> list[str]:
-    fields = [f.strip() for f in line.split(",")]
-    while fields and not fields[-1]:  # a trailing comma (or an empty line)
-        fields.pop()
-    return fields
+@dataclass(frozen=True)
+class OutputFile:
+    """One output file as the official scorer reads it.
 
-
-def read_output(
-    path: str | Path, *, duplicates: Literal["error", "last"] = "error"
-) -> tuple[str, tuple[str, ...], np.ndarray, np.ndarray]:
-    """Read one output file: ``(record_name, classes, binary (C,) bool, probabilities (C,))``.
-
-    Probabilities are returned as written (NaN kept; :func:`load_outputs` zeroes them after
-    merging equivalent codes, as the official scorer). Raises :class:`RecordError` naming the
-    file for a missing, unreadable or malformed file.
-
-    ``duplicates`` -- a code listed more than once: ``"error"`` reports the file as malformed;
-    ``"last"`` keeps only the last column of each code, as the official loader (whose later
-    column overwrites the earlier one); the codes then come in the order of those columns.
+    ``classes``, ``binary`` (bool) and ``scores`` (float, NaN kept) are column by column as
+    written; all empty when the file has a formatting error. ``remarks`` lists what the
+    official reader silently reads differently from what was probably meant, and the
+    formatting error if any (``ok`` is False then).
     """
-    if duplicates not in ("error", "last"):
-        raise ValueError(f"duplicates must be 'error' or 'last', got {duplicates!r}")
-    path = Path(path)
+
+    name: str | None
+    classes: tuple[str, ...]
+    binary: np.ndarray
+    scores: np.ndarray
+    remarks: tuple[str, ...]
+    ok: bool
+
+
+def _number(token: str) -> float | None:
     try:
-        text = path.read_text(encoding="utf-8-sig")  # tolerate a byte order mark
+        return float(token)
+    except ValueError:
+        return None
+
+
+def parse_output(lines: Iterable[str]) -> OutputFile:
+    """Read the lines of one output file (text mode, universal newlines) as officially."""
+    name = None
+    data = []
+    for line in lines:
+        stripped = line.strip()
+        if stripped.startswith("#"):
+            name = stripped[1:].strip() if name is None else name
+        elif stripped:
+            data.append(line)
+    widths = {len(line.split(",")) for line in data}
+    if len(data) < 3 or len(widths) != 1:
+        problem = (
+            f"{len(data)} lines of codes/outputs, 3 expected" if len(data) < 3
+            else f"its lines have different numbers of fields {sorted(widths)}"
+        )
+        empty = np.zeros(0)
+        return OutputFile(name, (), empty.astype(bool), empty, (f"formatting error: {problem}",), False)
+    codes, binary_tokens, score_tokens = ([f.strip() for f in line.split(",")] for line in data[:3])
+    numbers = [_number(t) for t in score_tokens]
+    remarks = []
+    odd = sorted({t for t in binary_tokens if t not in _TRUE and t not in _FALSE})
+    if odd:
+        remarks.append(f"binary output(s) {', '.join(map(repr, odd))} read as 0")
+    odd = sorted({t for t, v in zip(score_tokens, numbers, strict=True) if v is None})
+    if odd:
+        remarks.append(f"score(s) {', '.join(map(repr, odd))} read as 0")
+    if len(data) > 3:
+        remarks.append(f"{len(data) - 3} line(s) after the scores ignored")
+    repeated = sorted({c for c in codes if codes.count(c) > 1})
+    if repeated:
+        remarks.append(f"code(s) {', '.join(repeated)} listed twice: OR of the binary outputs, mean of the scores")
+    return OutputFile(
+        name,
+        tuple(codes),
+        np.array([t in _TRUE for t in binary_tokens], dtype=bool),
+        np.array([0.0 if v is None else v for v in numbers], dtype=np.float64),
+        tuple(remarks),
+        True,
+    )
+
+
+def _read_lines(path: Path) -> list[str]:
+    try:
+        # Text mode as the official reader (no BOM stripping: it does not strip one either).
+        with open(path, encoding="utf-8") as handle:
+            return list(handle)
     except FileNotFoundError:
         raise RecordError(path, "output file is missing") from None
     except UnicodeDecodeError:
@@ -123,63 +173,33 @@ def read_output(
     except OSError as exc:
         raise RecordError(path, f"output file cannot be read ({exc.strerror})") from None
 
-    # Universal newlines, as Python's text mode used by the official reader.
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
-    while lines and not lines[-1].strip():
-        lines.pop()
-    if len(lines) != 4:
-        raise RecordError(
-            path,
-            f"output file has {len(lines)} lines, expected 4 "
-            "(#record, class codes, binary outputs, probabilities)",
-        )
-    first = lines[0].strip()
-    if not first.startswith("#"):
-        raise RecordError(path, f"first line must be '#RECORD', got {first[:40]!r}")
-    classes, binary_text, prob_text = (_fields(line) for line in lines[1:])
-    if not classes:
-        raise RecordError(path, "output file lists no class codes")
-    if len(binary_text) != len(classes) or len(prob_text) != len(classes):
-        raise RecordError(
-            path,
-            f"{len(classes)} class codes but {len(binary_text)} binary outputs "
-            f"and {len(prob_text)} probabilities",
-        )
-    if "" in classes:
-        raise RecordError(path, f"empty class code in column {classes.index('') + 1}")
-    duplicated = len(set(classes)) != len(classes)
-    if duplicated and duplicates == "error":
-        dup = sorted({c for c in classes if classes.count(c) > 1})
-        raise RecordError(path, f"duplicate class codes {', '.join(dup)}")
-    bad = [t for t in binary_text if t not in _TRUE and t not in _FALSE]
-    if bad:
-        raise RecordError(path, f"binary output {bad[0]!r} is not 0/1/True/False")
-    binary = np.array([t in _TRUE for t in binary_text], dtype=bool)
-    try:
-        probabilities = np.array([float(t) for t in prob_text], dtype=np.float64)
-    except ValueError:
-        token = next(t for t in prob_text if not _is_float(t))
-        raise RecordError(path, f"probability {token!r} is not a number") from None
-    if duplicated:  # duplicates == "last": the official reader's later column wins
-        last = sorted({code: i for i, code in enumerate(classes)}.values())
-        classes = [classes[i] for i in last]
-        binary, probabilities = binary[last], probabilities[last]
-    return first[1:].strip(), tuple(classes), binary, probabilities
 
+def read_output(path: str | Path) -> tuple[str, tuple[str, ...], np.ndarray, np.ndarray]:
+    """Read one output file strictly: ``(record_name, classes, binary (C,), probabilities (C,))``.
 
-def _is_float(text: str) -> bool:
-    try:
-        float(text)
-    except ValueError:
-        return False
-    return True
+    For files this project writes (:func:`write_output`): anything the official reader would
+    read with a remark -- no ``#NAME`` line, a formatting error, odd tokens, a code twice --
+    raises :class:`RecordError` naming the file. Probabilities come back as written.
+    """
+    path = Path(path)
+    parsed = parse_output(_read_lines(path))
+    problems = list(parsed.remarks)
+    if parsed.name is None:
+        problems.append("no '#RECORD' line")
+    if problems:
+        raise RecordError(path, "; ".join(problems))
+    return parsed.name, parsed.classes, parsed.binary, parsed.scores
 
 
 # --------------------------------------------------------------------------- directories
 
 
-def _normal_rule(binary: np.ndarray, n_unscored_positive: np.ndarray) -> np.ndarray:
-    """The official clean-up, counting unscored positive codes as the official code does."""
+def apply_legacy_normal_rule(binary: np.ndarray, n_unscored_positive: np.ndarray) -> np.ndarray:
+    """The mid-2020 official loaders' clean-up, *not* part of the final scorer.
+
+    A row with no positive code (unscored codes counting) gets the normal class; the normal
+    class is dropped from a row with any other positive code. Removed officially on 2020-07-19.
+    """
     b = binary.copy()
     n_pos = n_unscored_positive + np.count_nonzero(b, axis=1)
     b[(n_pos > 1) & b[:, _NORMAL], _NORMAL] = False
@@ -188,81 +208,70 @@ def _normal_rule(binary: np.ndarray, n_unscored_positive: np.ndarray) -> np.ndar
 
 
 def load_outputs(
-    output_dir: str | Path, record_names: Sequence[str], *, normal_rule: bool = False
+    output_dir: str | Path, record_names: Sequence[str], *, legacy_normal_rule: bool = False
 ) -> tuple[np.ndarray, np.ndarray, list[str]]:
     """Binary outputs (N, 24) bool and scores (N, 24) of ``OUTPUT_DIR/NAME.csv`` per record.
 
-    Columns follow :data:`SCORED_CLASSES`; equivalent codes are merged (binary OR, scores
-    ``nanmean``) and unscored codes ignored. As in the official scorer the merge runs over the
-    codes found in *any* file, so a file lacking a member code that other files list counts
-    a 0 score for it in the mean; NaN scores become 0 after merging. A code listed twice in a
-    file takes its last column, as officially. A missing or malformed file gives an
-    all-negative, all-zero row and one ``"PATH: problem"`` line in ``problems``.
-
-    ``normal_rule`` applies the official loader's clean-up to the binary outputs (a row with no
-    positive code gets the normal class, the normal class is dropped when other codes are
-    positive, unscored codes counting as positive); off by default.
+    Columns follow :data:`SCORED_CLASSES`, read as the final official scorer reads them (see
+    the module note). ``problems`` has one ``"PATH: ..."`` line per file that is missing,
+    unreadable or has a formatting error (scored as all negative) or was read with a remark.
+    ``legacy_normal_rule`` applies :func:`apply_legacy_normal_rule` (not the final scorer).
     """
     output_dir = Path(output_dir)
     if not output_dir.is_dir():
         raise RecordError(output_dir, "output directory does not exist")
-    names = [str(n) for n in record_names]
-    n = len(names)
+    n = len(record_names)
     problems: list[str] = []
-    rows: list[np.ndarray] = []
-    cols: list[np.ndarray] = []
-    bin_values: list[np.ndarray] = []
-    score_values: list[np.ndarray] = []
+    rows, cols, binary_values, score_values = [], [], [], []
     n_unscored = np.zeros(n, dtype=np.intp)
-    for i, name in enumerate(names):  # one file per recording: the loop is I/O
+    for i, name in enumerate(record_names):  # one file per recording: the loop is I/O
+        path = output_dir / f"{name}.csv"
         try:
-            _, classes, binary, scores = read_output(output_dir / f"{name}.csv", duplicates="last")
+            parsed = parse_output(_read_lines(path))
         except RecordError as exc:
-            problems.append(str(exc))
+            problems.append(f"{exc} (scored as all negative)")
             continue
-        col = np.array([_CODE_COLUMN.get(c, -1) for c in classes], dtype=np.intp)
+        if parsed.remarks:
+            verdict = "scored as all negative" if not parsed.ok else "read as the official scorer reads it"
+            problems.append(f"{path}: {'; '.join(parsed.remarks)} ({verdict})")
+        col = np.array([_COLUMN.get(c, -1) for c in parsed.classes], dtype=np.intp)
         scored = col >= 0
         rows.append(np.full(np.count_nonzero(scored), i, dtype=np.intp))
         cols.append(col[scored])
-        bin_values.append(binary[scored])
-        score_values.append(scores[scored])
-        n_unscored[i] = np.count_nonzero(binary[~scored])
+        binary_values.append(parsed.binary[scored])
+        score_values.append(parsed.scores[scored])
+        n_unscored[i] = np.count_nonzero(parsed.binary[~scored])
 
-    # Over all 27 scored codes first, so that equivalent codes can be merged as officially.
-    bin27 = np.zeros((n, len(ALL_SCORED_CODES)), dtype=bool)
-    score27 = np.zeros((n, len(ALL_SCORED_CODES)), dtype=np.float64)
-    present = np.zeros(len(ALL_SCORED_CODES), dtype=bool)
+    binary = np.zeros((n, len(SCORED_CLASSES)), dtype=bool)
+    total = np.zeros(binary.shape, dtype=np.float64)
+    count = np.zeros(binary.shape, dtype=np.intp)
     if rows:
         r, c = np.concatenate(rows), np.concatenate(cols)
-        bin27[r, c] = np.concatenate(bin_values)
-        score27[r, c] = np.concatenate(score_values)
-        present[c] = True
-    binary_out = np.zeros((n, len(SCORED_CLASSES)), dtype=bool)
-    scores_out = np.zeros((n, len(SCORED_CLASSES)), dtype=np.float64)
-    keep = np.flatnonzero(present)
-    if keep.size:
-        codes = [ALL_SCORED_CODES[j] for j in keep]
-        merged_codes, merged_bin = merge_equivalent(codes, bin27[:, keep], kind="binary")
-        _, merged_scores = merge_equivalent(codes, score27[:, keep], kind="scores")
-        target = np.array([SCORED_CLASSES.index(c) for c in merged_codes], dtype=np.intp)
-        binary_out[:, target] = merged_bin
-        scores_out[:, target] = np.where(np.isnan(merged_scores), 0.0, merged_scores)
-    if normal_rule:
-        binary_out = _normal_rule(binary_out, n_unscored)
-    return binary_out, scores_out, problems
+        b, s = np.concatenate(binary_values), np.concatenate(score_values)
+        np.logical_or.at(binary, (r, c), b)
+        finite = ~np.isnan(s)  # nanmean over the columns of a class, in file order
+        with np.errstate(invalid="ignore"):  # inf + -inf is NaN, as in nanmean
+            np.add.at(total, (r[finite], c[finite]), s[finite])
+        np.add.at(count, (r[finite], c[finite]), 1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        scores = np.where(count > 0, total / count, 0.0)
+    scores[np.isnan(scores)] = 0.0  # NaN -> 0 after averaging; infinities stay, as officially
+    if legacy_normal_rule:
+        binary = apply_legacy_normal_rule(binary, n_unscored)
+    return binary, scores, problems
 
 
 def load_labels(
-    label_dir: str | Path, *, normal_rule: bool = False
+    label_dir: str | Path, *, legacy_normal_rule: bool = False
 ) -> tuple[list[str], np.ndarray]:
     """Record names and labels (N, 24) bool from the ``Dx`` lines of the headers in a folder.
 
-    Headers are found recursively (the official scorer lists only the top level) and hidden
-    files are skipped; a record's name is its file name without ``.hea``, as officially.
-    ``#Dx:`` and ``# Dx:`` are both accepted; only the comment lines are read (as officially),
-    so a header broken elsewhere still gives its labels. Two headers with the same record name
-    are an error naming both. ``normal_rule`` as in
-    :func:`load_outputs` (the official scorer always applies it to labels).
+    As the official scorer: codes are the comma-separated fields of the ``#Dx:`` line, mapped to
+    their representative; a record's name is its file name without ``.hea``; hidden files are
+    skipped. Departures: ``# Dx:`` is read too (the official reader needs ``#Dx``), headers are
+    found recursively (officially only at the top level), and two headers with the same record
+    name are an error naming both. Only the comment lines are read, so a header broken
+    elsewhere still gives its labels.
     """
     label_dir = Path(label_dir)
     if not label_dir.is_dir():
@@ -277,7 +286,7 @@ def load_labels(
     # p.name + ".hea" rather than with_suffix: record names may contain dots.
     codes = [read_labels(p.parent / f"{p.name}.hea") for p in paths]
     labels = encode_labels(codes)
-    if normal_rule:
-        n_unscored = np.array([len(set(c) - set(_CODE_COLUMN)) for c in codes], dtype=np.intp)
-        labels = _normal_rule(labels, n_unscored)
+    if legacy_normal_rule:
+        n_unscored = np.array([len(set(c) - set(_COLUMN)) for c in codes], dtype=np.intp)
+        labels = apply_legacy_normal_rule(labels, n_unscored)
     return [p.name for p in paths], labels

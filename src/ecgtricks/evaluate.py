@@ -1,11 +1,16 @@
 """Score a folder of Challenge 2020 output files against the labels of a folder of headers.
 
-``python -m ecgtricks.evaluate LABEL_DIR OUTPUT_DIR [SCORES_CSV] [--no-normal-rule]``
+``python -m ecgtricks.evaluate LABEL_DIR OUTPUT_DIR [SCORES_CSV]``
 
 The command line of the official ``evaluate_12ECG_score.py`` (physionetchallenges/
-evaluation-2020), with the scores of :func:`ecgtricks.metrics.evaluate`, printed with six
-decimals (the official script prints three). A missing or malformed output file is reported
-on stderr, one line each, and scored as all negative instead of aborting the run.
+evaluation-2020) at its final revision, with the same seven scores printed with six decimals
+(the official script prints three): equal to that script to 1e-6 on every folder it accepts
+(tested with the script itself as the oracle). Where it would stop with an exception -- a
+missing output file, a ``# Dx:`` header -- this scores on: a missing output file is reported on
+stderr and scored as all negative, and ``# Dx:`` labels are read. Files the official reader
+reads with a formatting error (scored negative there too) or with odd tokens are named on
+stderr, one line each. ``--legacy-normal-rule`` applies the mid-2020 loaders' normal-class rule,
+which the final scorer does not have.
 """
 
 from __future__ import annotations
@@ -40,12 +45,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("output_dir", type=Path, help="folder of NAME.csv output files")
     parser.add_argument("scores_csv", type=Path, nargs="?", help="also write the scores here")
     parser.add_argument(
-        "--normal-rule",
-        action=argparse.BooleanOptionalAction,
-        default=True,
-        help="the official loaders' clean-up of labels and binary outputs (on by default, as in "
-        "the official scorer): a row without positives gets the normal class, which is dropped "
-        "when other classes are positive",
+        "--legacy-normal-rule",
+        action="store_true",
+        help="NOT the final official scorer: the mid-2020 loaders' clean-up of labels and binary "
+        "outputs (a row without positives gets the normal class, which is dropped when other "
+        "classes are positive), removed from the official scorer on 2020-07-19",
     )
     return parser
 
@@ -56,10 +60,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     for what, folder in (("label", args.label_dir), ("output", args.output_dir)):
         if not folder.is_dir():
             raise ECGTricksError(f"{what} directory {folder} does not exist")
-    names, labels = load_labels(args.label_dir, normal_rule=args.normal_rule)
-    binary, scores, problems = load_outputs(args.output_dir, names, normal_rule=args.normal_rule)
+    names, labels = load_labels(args.label_dir, legacy_normal_rule=args.legacy_normal_rule)
+    binary, scores, problems = load_outputs(
+        args.output_dir, names, legacy_normal_rule=args.legacy_normal_rule
+    )
     for problem in problems:
-        print(f"warning: {problem} (scored as all negative)", file=sys.stderr)
+        print(f"warning: {problem}", file=sys.stderr)
     text = format_scores(evaluate(labels, scores, binary))
     print(text, end="")
     if args.scores_csv is not None:

@@ -1,46 +1,41 @@
 """Scores of the PhysioNet/CinC Challenge 2020, vectorised over recordings.
 
-The definitions follow ``evaluate_12ECG_score.py`` of physionetchallenges/evaluation-2020:
-macro AUROC/AUPRC from the confusion matrices at every distinct output value, recording-wise
-accuracy, macro F-measure, the F-beta/G-beta measures of the unofficial phase (contributions
-normalised by each recording's number of labels) and the Challenge metric (a weighted
-multi-label confusion matrix normalised between an always-correct and an always-normal model).
+The definitions are those of ``evaluate_12ECG_score.py`` in physionetchallenges/evaluation-2020
+at its final revision, the scorer of the Challenge's final results: macro AUROC/AUPRC from the
+confusion matrices at every distinct output value, recording-wise accuracy, macro F-measure, the
+F-beta/G-beta measures of the unofficial phase (contributions normalised by each recording's
+number of labels, at least 1) and the Challenge metric (a weighted multi-label confusion matrix
+normalised between an always-correct and an always-normal model; 0 when those two coincide).
 Per-class values that the official code leaves undefined are NaN and dropped by ``nanmean``.
+The tests hold every function here to that script itself, run as an oracle.
 
-Inputs are ``(N, C)`` arrays whose columns follow :data:`SCORED_CLASSES` (24 classes); labels
-and binary outputs may be bool, int or float 0/1. Use :func:`merge_equivalent` first for arrays
-laid out over the 27 codes, as the official loaders merge equivalent codes before scoring.
-
-Two places where the official code has no defined value:
-
-* :func:`fbeta_gbeta` -- a recording without any positive label makes the official code divide
-  by zero; here its contributions are normalised by ``max(1, #labels)``, the guard the
-  official Challenge metric uses for the same situation.
-* Empty inputs (N = 0) give NaN rather than an exception.
+Inputs are ``(N, C)`` arrays whose columns follow :data:`SCORED_CLASSES` (24 classes: the codes
+of an equivalent pair are one class); labels and binary outputs may be bool, int or float 0/1.
+:mod:`ecgtricks.challenge_io` reads label and output folders into that form. Empty inputs
+(N = 0), which the official code cannot take, give NaN.
 """
 
 from __future__ import annotations
 
 import warnings
 from collections.abc import Sequence
-from typing import Literal
+from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtricks.labels import EQUIVALENT_CODES, NORMAL_CLASS, SCORED_CLASSES, weight_matrix
+from ecgtricks.labels import NORMAL_CLASS, SCORED_CLASSES, weight_matrix
 
 __all__ = [
     "NORMAL_CLASS",
     "SCORED_CLASSES",
+    "ChallengeTerms",
     "accuracy",
-    "apply_normal_rule",
     "auroc_auprc",
     "challenge_score",
+    "challenge_terms",
     "evaluate",
     "f_measure",
     "fbeta_gbeta",
-    "merge_equivalent",
-    "modified_confusion_matrix",
 ]
 
 
@@ -84,69 +79,6 @@ def _nanmean(values: np.ndarray) -> float:
         return float(np.nanmean(values)) if values.size else float("nan")
 
 
-# --------------------------------------------------------------------------- equivalent codes
-
-
-def merge_equivalent(
-    codes: Sequence[str], array: np.ndarray, *, kind: Literal["binary", "scores"]
-) -> tuple[tuple[str, ...], np.ndarray]:
-    """Merge the columns of equivalent codes into their representative (last axis = codes).
-
-    As the official loaders do: binary outputs/labels are combined with a logical OR, scores
-    with ``nanmean``; the merged column takes the representative's position (or that of the
-    first member present) and the other members' columns are dropped. Unlike the official
-    code, a lone non-representative code is renamed to its representative, so that a 27-code
-    array always comes out in :data:`SCORED_CLASSES` order. Other codes pass through unchanged.
-    """
-    codes = tuple(str(c) for c in codes)
-    if len(set(codes)) != len(codes):
-        raise ValueError("duplicate codes")
-    if kind == "binary":
-        merged = np.array(_binary_values(np.asarray(array), "array"), copy=True)
-    elif kind == "scores":
-        merged = np.array(array, dtype=np.float64, copy=True)
-    else:
-        raise ValueError(f"kind must be 'binary' or 'scores', got {kind!r}")
-    if merged.ndim == 0 or merged.shape[-1] != len(codes):
-        raise ValueError(f"array of shape {merged.shape} does not have {len(codes)} code columns")
-
-    out_codes = list(codes)
-    drop: list[int] = []
-    for rep in sorted(set(EQUIVALENT_CODES.values())):  # three groups
-        members = [i for i, c in enumerate(codes) if EQUIVALENT_CODES.get(c, c) == rep]
-        if not members:
-            continue
-        target = codes.index(rep) if rep in codes else members[0]
-        block = merged[..., members]
-        if kind == "binary":
-            merged[..., target] = block.any(axis=-1)
-        else:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN rows stay NaN
-                merged[..., target] = np.nanmean(block, axis=-1)
-        out_codes[target] = rep
-        drop += [i for i in members if i != target]
-    keep = np.setdiff1d(np.arange(len(codes)), drop)
-    return tuple(out_codes[i] for i in keep), merged[..., keep]
-
-
-def apply_normal_rule(
-    binary: np.ndarray, *, classes: Sequence[str] = SCORED_CLASSES, normal_class: str = NORMAL_CLASS
-) -> np.ndarray:
-    """The official loaders' clean-up of label/output rows (opt-in, returns a new bool array).
-
-    A row with no positive class gets the normal class; a row with the normal class and any
-    other positive class loses the normal class. (The official code applies this over all
-    classes present in the files, before unscored classes are dropped.)
-    """
-    b = np.array(_as_binary(binary, "binary"), copy=True)
-    k = list(classes).index(normal_class)
-    n_pos = b.sum(axis=1)
-    b[n_pos == 0, k] = True
-    b[(n_pos > 1) & b[:, k], k] = False
-    return b
-
-
 # --------------------------------------------------------------------------- metrics
 
 
@@ -181,7 +113,7 @@ def fbeta_gbeta(
 ) -> tuple[float, float]:
     """Macro F-beta and G-beta of the 2020 unofficial phase.
 
-    Each recording adds ``1 / #labels`` (``max(1, #labels)``, see the module note) to its
+    Each recording adds ``1 / max(1, #labels)`` to its
     TP/FP/FN counts; ``F = (1+b^2)TP / ((1+b^2)TP + FP + b^2 FN)`` and -- as in the official
     code, with ``beta`` rather than ``beta**2`` -- ``G = TP / (TP + FP + b FN)``.
     """
@@ -238,32 +170,42 @@ def auroc_auprc(
     return _nanmean(auroc), _nanmean(auprc), auroc, auprc
 
 
-def modified_confusion_matrix(labels: np.ndarray, binary_outputs: np.ndarray) -> np.ndarray:
-    """``A[j, k] = sum_i labels[i, j] * outputs[i, k] / max(1, |labels_i OR outputs_i|)``."""
-    y, o = _as_binary(labels, "labels"), _as_binary(binary_outputs, "binary_outputs")
-    _same_shape(labels=y, binary_outputs=o)
-    norm = np.maximum(np.count_nonzero(y | o, axis=1), 1).astype(np.float64)
-    return (y / norm[:, None]).T @ o.astype(np.float64)
+@dataclass(frozen=True)
+class ChallengeTerms:
+    """The parts of the Challenge metric that do not depend on the outputs, for given labels.
+
+    ``score(o) = (observed(o) - inactive) / (correct - inactive)`` with ``observed(o) =
+    sum_i (y_i W) . o_i / max(1, |y_i OR o_i|)``: ``yw`` holds ``y_i W`` for every recording,
+    ``correct`` is the observed score of the labels themselves and ``inactive`` that of
+    outputs holding only the normal class. Threshold search reuses these for every candidate.
+    """
+
+    labels: np.ndarray  # (N, C) bool
+    yw: np.ndarray  # (N, C) float64
+    correct: float
+    inactive: float
+
+    def observed(self, binary_outputs: np.ndarray) -> float:
+        o = np.asarray(binary_outputs, dtype=bool)
+        union = np.maximum(np.count_nonzero(self.labels | o, axis=1), 1)
+        return float(np.sum(np.einsum("ij,ij->i", self.yw, o.astype(np.float64)) / union))
+
+    def normalise(self, observed: float) -> float:
+        # The official code returns 0 when the always-correct and always-normal scores coincide.
+        if self.correct == self.inactive:
+            return 0.0
+        return (observed - self.inactive) / (self.correct - self.inactive)
 
 
-def challenge_score(
+def challenge_terms(
     labels: np.ndarray,
-    binary_outputs: np.ndarray,
     weights: np.ndarray | None = None,
     *,
     classes: Sequence[str] = SCORED_CLASSES,
     normal_class: str = NORMAL_CLASS,
-) -> float:
-    """The 2020 Challenge metric, ``(observed - inactive) / (correct - inactive)``.
-
-    Each score is ``nansum(weights * A)`` with ``A`` the :func:`modified_confusion_matrix`;
-    "correct" outputs equal the labels and "inactive" outputs are the normal class only.
-    ``weights`` defaults to :func:`ecgtricks.labels.weight_matrix` (``classes`` must then be
-    :data:`SCORED_CLASSES`); ``classes`` only serves to locate ``normal_class``. NaN when the
-    correct and inactive scores coincide, as in the official code.
-    """
-    y, o = _as_binary(labels, "labels"), _as_binary(binary_outputs, "binary_outputs")
-    _same_shape(labels=y, binary_outputs=o)
+) -> ChallengeTerms:
+    """:class:`ChallengeTerms` of ``labels``; ``weights`` as in :func:`challenge_score`."""
+    y = _as_binary(labels, "labels")
     if weights is None:
         if tuple(classes) != SCORED_CLASSES:
             raise ValueError(
@@ -279,21 +221,39 @@ def challenge_score(
         )
     w = np.where(np.isnan(w), 0.0, w)  # nansum(weights * A) ignores NaN weights
     k = list(classes).index(normal_class)
-
     # sum(W * A) = sum_i (y_i @ W) . o_i / max(1, |y_i OR o_i|): one (N,C)x(C,C) product
     # serves the observed, always-correct and always-normal ("inactive") outputs alike.
     yf = y.astype(np.float64)
     yw = yf @ w
     n_labels = np.count_nonzero(y, axis=1)
-    n_union = np.count_nonzero(y | o, axis=1)
-    observed = np.sum(np.einsum("ij,ij->i", yw, o.astype(np.float64)) / np.maximum(n_union, 1))
     correct = np.sum(np.einsum("ij,ij->i", yw, yf) / np.maximum(n_labels, 1))
     # inactive outputs = {normal}: the union adds the normal class when it is not a label
-    baseline = np.sum(yw[:, k] / np.maximum(n_labels + ~y[:, k], 1))
-    observed, correct, baseline = float(observed), float(correct), float(baseline)
-    if correct == baseline:
+    inactive = np.sum(yw[:, k] / np.maximum(n_labels + ~y[:, k], 1))
+    return ChallengeTerms(y, yw, float(correct), float(inactive))
+
+
+def challenge_score(
+    labels: np.ndarray,
+    binary_outputs: np.ndarray,
+    weights: np.ndarray | None = None,
+    *,
+    classes: Sequence[str] = SCORED_CLASSES,
+    normal_class: str = NORMAL_CLASS,
+) -> float:
+    """The 2020 Challenge metric, ``(observed - inactive) / (correct - inactive)``.
+
+    Each score is ``nansum(weights * A)`` with ``A[j, k] = sum_i y_ij o_ik / max(1, |y_i OR
+    o_i|)``; "correct" outputs equal the labels and "inactive" outputs are the normal class
+    only. ``weights`` defaults to :func:`ecgtricks.labels.weight_matrix` (``classes`` must then
+    be :data:`SCORED_CLASSES`); ``classes`` only serves to locate ``normal_class``. 0 when the
+    correct and inactive scores coincide, as in the official code.
+    """
+    o = _as_binary(binary_outputs, "binary_outputs")
+    _same_shape(labels=np.asarray(labels), binary_outputs=o)
+    terms = challenge_terms(labels, weights, classes=classes, normal_class=normal_class)
+    if o.shape[0] == 0:
         return float("nan")
-    return (observed - baseline) / (correct - baseline)
+    return terms.normalise(terms.observed(o))
 
 
 def evaluate(

@@ -25,7 +25,8 @@ from typing import Literal
 
 import numpy as np
 
-from ecgtricks.labels import NORMAL_CLASS, SCORED_CLASSES, weight_matrix
+from ecgtricks.labels import SCORED_CLASSES
+from ecgtricks.metrics import challenge_terms
 
 __all__ = [
     "GRID",
@@ -49,7 +50,7 @@ class TuningResult:
     """Outcome of :func:`threshold_search`.
 
     ``score`` is ``challenge_score(labels, probabilities >= thresholds)`` and ``start_score``
-    the same for the starting thresholds (NaN when the metric is undefined on the data);
+    the same for the starting thresholds;
     ``sweeps`` counts the sweeps over all classes that were run.
     """
 
@@ -107,26 +108,6 @@ def _distinct_candidates(column: np.ndarray) -> np.ndarray:
     return np.concatenate(([values[0]], middle, [np.nextafter(values[-1], np.inf)]))
 
 
-def _fixed_terms(y: np.ndarray, yw: np.ndarray) -> tuple[float, float]:
-    """The always-correct and always-normal scores (independent of the outputs)."""
-    k = SCORED_CLASSES.index(NORMAL_CLASS)
-    n_labels = np.count_nonzero(y, axis=1)
-    correct = np.sum(np.einsum("ij,ij->i", yw, y.astype(np.float64)) / np.maximum(n_labels, 1))
-    baseline = np.sum(yw[:, k] / np.maximum(n_labels + ~y[:, k], 1))
-    return float(correct), float(baseline)
-
-
-def _observed(y: np.ndarray, yw: np.ndarray, o: np.ndarray) -> float:
-    union = np.maximum(np.count_nonzero(y | o, axis=1), 1)
-    return float(np.sum(np.einsum("ij,ij->i", yw, o.astype(np.float64)) / union))
-
-
-def _normalised(observed: float, correct: float, baseline: float) -> float:
-    if correct == baseline:
-        return float("nan")
-    return (observed - baseline) / (correct - baseline)
-
-
 # --------------------------------------------------------------------------- tuning
 
 
@@ -150,15 +131,15 @@ def threshold_search(
     if not np.isfinite(thresholds).all():
         raise ValueError("start thresholds must be finite")
 
-    w = weight_matrix()
-    yf = y.astype(np.float64)
-    yw = yf @ w
-    correct, baseline = _fixed_terms(y, yw)
+    if n == 0:
+        return TuningResult(thresholds, float("nan"), float("nan"), 0)
+    terms = challenge_terms(y)
+    yw = terms.yw
     o = p >= thresholds
-    start_score = _normalised(_observed(y, yw, o), correct, baseline)
-    # Maximising the observed score maximises the metric only when correct > baseline; when
-    # the metric is undefined (or degenerate) there is nothing to tune.
-    if n == 0 or not correct > baseline:
+    start_score = terms.normalise(terms.observed(o))
+    # Maximising the observed score maximises the metric only when correct > inactive; when
+    # the metric is degenerate there is nothing to tune.
+    if not terms.correct > terms.inactive:
         return TuningResult(thresholds, start_score, start_score, 0)
 
     cand = _candidate_list(candidates, p)
@@ -198,7 +179,7 @@ def threshold_search(
         if not improved:
             break
 
-    score = _normalised(_observed(y, yw, o), correct, baseline)
+    score = terms.normalise(terms.observed(o))
     return TuningResult(thresholds, score, start_score, sweeps)
 
 

@@ -183,7 +183,8 @@ def _comments(lines: list[str]) -> dict[str, str]:
 
 
 def _codes(raw: str) -> tuple[str, ...]:
-    return tuple(c for c in re.split(r"[,;\s]+", raw) if c and c.lower() not in _MISSING)
+    # Comma-separated and stripped, exactly as the official scorer splits the Dx line.
+    return tuple(c for c in (f.strip() for f in raw.split(",")) if c and c.lower() not in _MISSING)
 
 
 def read_labels(path: str | Path) -> tuple[str, ...]:
