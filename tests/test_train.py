@@ -30,7 +30,9 @@ def test_train_on_shared_samples_writes_summary_and_resumes(tmp_path: Path, samp
     args = ["-m", "ecgtricks.train", "debug=smoke", "data=folder", f"data.path={samples_dir}",
             f"output_root={tmp_path}", "fold=2"]
     first = run(args, tmp_path)
-    run_dir = tmp_path / "baseline" / "data=folder,debug=smoke" / "fold2"
+    from ecgtricks.rundir import dataset_label
+
+    run_dir = tmp_path / "baseline" / f"data.path={dataset_label(samples_dir)},data=folder,debug=smoke" / "fold2"
     summary = json.loads((run_dir / "summary.json").read_text())
     assert summary["fold"] == 2 and summary["epochs"] == 1 and summary["n_val"] > 0
     assert f"data.path={samples_dir}" in summary["overrides"]
@@ -107,7 +109,7 @@ def test_built_wheel_carries_configs_and_trains(tmp_path: Path, samples_dir: Pat
     assert where == str(site / "ecgtricks" / "configs")
     run(["-m", "ecgtricks.train", "debug=smoke", "data=folder", f"data.path={samples_dir}",
          f"output_root={tmp_path / 'out'}"], tmp_path, env)
-    assert (tmp_path / "out" / "baseline" / "data=folder,debug=smoke" / "fold0" / "summary.json").is_file()
+    assert len(list((tmp_path / "out" / "baseline").glob("data.path=*,data=folder,debug=smoke/fold0/summary.json"))) == 1
 
 
 @pytest.mark.slow

@@ -15,15 +15,12 @@ from ecgtricks.errors import ECGTricksError
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-def _variant(overrides: str) -> str:
-    """A run directory name from Hydra's override_dirname: '/' is not allowed in one."""
-    return overrides.replace("/", "_") if overrides else "default"
-
-
 def register_resolvers() -> None:
     """Resolvers the configs use; must run before Hydra composes (on import of the CLIs)."""
     if not OmegaConf.has_resolver("ecg_variant"):
-        OmegaConf.register_new_resolver("ecg_variant", _variant)
+        from ecgtricks.rundir import variant_name
+
+        OmegaConf.register_new_resolver("ecg_variant", variant_name)
 
 
 register_resolvers()

@@ -10,6 +10,11 @@ from typing import Any
 
 import numpy as np
 
+# mkstemp creates files readable by the owner only; results are meant to be shared like any
+# file the user writes, so they get the mode the umask gives (read once, at import).
+_UMASK = os.umask(0)
+os.umask(_UMASK)
+
 
 def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     """Write via a temp file in the same directory and rename: never a half-written file."""
@@ -17,6 +22,7 @@ def atomic_write_bytes(path: str | Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
+        os.fchmod(fd, 0o666 & ~_UMASK)
         with os.fdopen(fd, "wb") as handle:
             handle.write(data)
         os.replace(tmp, path)

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import re
-import shutil
 import sys
 import time
 import traceback
@@ -23,6 +22,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
+from ecgtricks import rundir
 from ecgtricks.cli import user_errors
 from ecgtricks.errors import ConfigError
 from ecgtricks.io import atomic_write_bytes
@@ -90,7 +90,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         callbacks=callbacks,
     )
     last = checkpoints / "last.ckpt"
-    resume = str(last) if last.is_file() and readable_checkpoint(last) else None
+    resume = str(last) if last.is_file() and rundir.readable_checkpoint(last) else None
     if resume:
         log.info("resuming from %s", last)
     trainer.fit(module, datamodule=datamodule, ckpt_path=resume)
@@ -131,7 +131,7 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
         "n_parameters": int(sum(p.numel() for p in module.parameters())),
         "cache": str(datamodule.cache.directory),
         "overrides": list(overrides or []),
-        "config_hash": config_hash(cfg),
+        "config_hash": rundir.config_hash(cfg),
     }
     if not trainer.is_global_zero:  # DDP: the other replicas computed the same; rank 0 writes
         return summary
@@ -151,61 +151,6 @@ def train(cfg: DictConfig, run_dir: Path, overrides: list[str] | None = None) ->
     atomic_write_json(run_dir / "summary.json", summary)
     log_final(loggers, summary, dict(zip(SCORED_CLASSES, map(float, thresholds), strict=True)))
     return summary
-
-
-def readable_checkpoint(path: Path) -> bool:
-    """Whether a checkpoint loads; one cut short by a kill mid-write is set aside, not resumed."""
-    import torch
-
-    try:
-        torch.load(path, map_location="cpu", weights_only=False)
-        return True
-    except Exception as exc:  # torch raises many types for a truncated file
-        log.warning("checkpoint %s is unreadable (%s): training afresh", path, type(exc).__name__)
-        path.replace(path.with_name(path.name + ".corrupt"))
-        return False
-
-
-# Keys that do not change a run's result (where it is written, how fast, how it is shown): a
-# finished run with a different value is still current.
-_NOT_RESULT_KEYS = ("output_root", "num_workers", "threads", "force", "logger", "without",
-                    "trainer.enable_progress_bar", "data.cache_dir", "data.workers")
-
-
-def config_hash(cfg: DictConfig) -> str:
-    """A digest of the resolved config minus the keys that do not change the result."""
-    import hashlib
-    import json
-
-    resolved = OmegaConf.to_container(cfg, resolve=True)
-    for key in _NOT_RESULT_KEYS:
-        *parents, leaf = key.split(".")
-        section = resolved
-        for parent in parents:
-            section = section.get(parent, {})
-        section.pop(leaf, None)
-    return hashlib.sha256(json.dumps(resolved, sort_keys=True, default=str).encode()).hexdigest()[:16]
-
-
-def finished_summary(run_dir: Path, cfg: DictConfig) -> dict[str, Any] | None:
-    """The run's summary when it finished with the same config; stale checkpoints are removed."""
-    import json
-
-    digest = config_hash(cfg)
-    stamp = run_dir / "config_hash.txt"
-    if stamp.is_file() and stamp.read_text().strip() != digest:
-        # The same directory with another config (e.g. changed defaults): never resume from it.
-        log.warning("config changed since %s was started: training afresh", run_dir)
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-        (run_dir / "summary.json").unlink(missing_ok=True)
-    run_dir.mkdir(parents=True, exist_ok=True)
-    stamp.write_text(digest + "\n")
-    summary_path = run_dir / "summary.json"
-    if summary_path.is_file():
-        summary = json.loads(summary_path.read_text())
-        if summary.get("config_hash") == digest:
-            return summary
-    return None
 
 
 def available_tricks() -> list[str]:
@@ -283,7 +228,8 @@ def compose_without(cfg: DictConfig, overrides: list[str]) -> DictConfig:
 
 
 def run(cfg: DictConfig, overrides: list[str], run_dir: Path) -> float:
-    """One job: check the config, skip it when already finished, else train."""
+    """One job: check the config, then, holding the run directory, skip it when finished with
+    the same config, refuse it when finished with another (:mod:`ecgtricks.rundir`), else train."""
     known = available_tricks()
     typos = [t for t in [*_names(cfg.without), *cfg.tricks] if t not in known]
     if typos:
@@ -291,17 +237,18 @@ def run(cfg: DictConfig, overrides: list[str], run_dir: Path) -> float:
     if cfg.without:
         cfg = compose_without(cfg, overrides)
     validate_config(cfg)
-    if cfg.force:
-        shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)
-        (run_dir / "summary.json").unlink(missing_ok=True)
-    done = finished_summary(run_dir, cfg)
-    if done is not None:
-        message = f"skipping {run_dir}: finished with the same config (force=true to train again)"
-        log.info(message)
-        print(message)
-        return float(done["challenge_score"])
-    (run_dir / "error.txt").unlink(missing_ok=True)
-    summary = train(cfg, run_dir, overrides)
+    digest = rundir.config_hash(cfg)
+    with rundir.claim(run_dir):
+        done = rundir.check(run_dir, digest, force=bool(cfg.force))
+        with rundir.run_log(run_dir):
+            if done is not None:
+                message = f"skipping {run_dir}: finished with the same config (force=true to train again)"
+                log.info(message)
+                print(message)
+                return float(done["challenge_score"])
+            (run_dir / "error.txt").unlink(missing_ok=True)
+            rundir.record_config(run_dir, cfg, overrides)
+            summary = train(cfg, run_dir, overrides)
     from pytorch_lightning.utilities import rank_zero_only
 
     if rank_zero_only.rank != 0:  # DDP replicas: rank 0 reports
@@ -333,6 +280,12 @@ def main(cfg: DictConfig) -> float:
         torch.set_num_threads(max(1, cores // (cores if n_jobs < 0 else int(n_jobs))))
     try:
         return run(cfg, overrides, run_dir)
+    except (rundir.RunInProgress, rundir.RunConflict) as exc:
+        # Not this job's directory to write in: say so, leave no error.txt there, go on.
+        status = "IN PROGRESS" if isinstance(exc, rundir.RunInProgress) else "REFUSED"
+        log.warning("%s", exc)
+        print(f"{status}: {exc}", file=sys.stderr)
+        return float("nan")
     except Exception:
         # One failed job must not stop a sweep: record why, and let the others run.
         run_dir.mkdir(parents=True, exist_ok=True)
