@@ -15,6 +15,7 @@ import tarfile
 import threading
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from ecgtricks.download import STAMP, Source, download, md5sum
@@ -155,8 +156,14 @@ def test_challenge_train_then_run_then_evaluate(tmp_path: Path, samples_dir: Pat
     proc = _train(["ecgtricks.challenge", "train", str(samples_dir), str(model), "debug=smoke", "data.n_folds=3",
                    "logger=csv"], tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
-    assert sorted(p.name for p in model.iterdir()) == ["fold0", "fold1", "fold2"]
+    assert sorted(p.name for p in model.iterdir()) == ["ensemble.json", "fold0", "fold1", "fold2"]
     assert not list(model.rglob("*.ckpt"))  # the shipped model holds no checkpoints
+    ensemble = json.loads((model / "ensemble.json").read_text())
+    assert "pooled out-of-fold predictions of the 3 fold models" in ensemble["thresholds_from"]
+    from ecgtricks.modeldir import load_ensemble
+
+    assert np.array_equal(load_ensemble(model).thresholds, ensemble["thresholds"])
+    np.testing.assert_array_equal(load_ensemble(model, thresholds="retune").thresholds, ensemble["thresholds"])
     proc = _train(["ecgtricks.challenge", "run", str(model), str(samples_dir), str(outputs)], tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert "from 3 fold models" in proc.stdout

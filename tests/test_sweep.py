@@ -10,9 +10,10 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
-from ecgtricks.report import paired_test, split_variant
+from ecgtricks.report import confidence_interval, holm, paired_test, split_overrides
 
 SMALL = ["debug=smoke", "data.n_records=64", "data.limit=64"]
 
@@ -83,11 +84,18 @@ def test_sweep_tricks_by_folds_with_wandb_report_and_rerun(tmp_path: Path) -> No
     assert offline_run_record(tmp_path / "report").job_type == "report"  # table and figures logged
     rows = list(csv.DictReader((tmp_path / "report" / "ablation.csv").open()))
     assert len(rows) == 3 and rows[0]["reference"] == ""  # the reference first
+    for row in rows:
+        assert row["score_crossfit_mean"] not in ("", "nan") and row["score_crossfit_std"] not in ("", "nan")
     for row in rows[1:]:
         assert row["folds"] == "2" and row["pairs"] == "2" and row["reference"] == "baseline/data.limit=64,data.n_records=64,debug=smoke"
         assert abs(float(row["delta"]) - (float(row["challenge_score_mean"]) - float(rows[0]["challenge_score_mean"]))) < 1e-9
+        assert float(row["delta_ci_low"]) <= float(row["delta"]) <= float(row["delta_ci_high"])
+        assert float(row["p_holm"]) >= float(row["p_value"])
+    per_class = list(csv.DictReader((tmp_path / "report" / "per_class_f1.csv").open()))
+    assert [(r["class"], r["code"]) for r in per_class][:2] == [("IAVB", "270492004"), ("AF", "164889003")]
     markdown = (tmp_path / "report" / "ablation.md").read_text()
     assert "+trick=squeeze_excite" in markdown and "+trick=dropout" in markdown
+    assert "tuned, cross-fitted" in markdown and "optimistic" in markdown and "| AF 164889003 |" in markdown
     for png in ("delta.png", "per_class_f1.png"):
         assert (tmp_path / "report" / png).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
@@ -123,11 +131,17 @@ def test_slurm_launcher_config_requeues() -> None:
     assert launcher.max_num_timeout >= 1 and launcher.gpus_per_node == 1
 
 
-def test_variant_reference_and_paired_test() -> None:
-    assert split_variant("default") == ("default", True)
-    assert split_variant("+trick=[a,b],seed=1") == ("seed=1", False)
-    assert split_variant("+trick=[],seed=1") == ("seed=1", True)
-    assert split_variant("without=dropout") == ("default", False)
+def test_reference_from_overrides_and_statistics() -> None:
+    assert split_overrides([]) == ((), True)
+    assert split_overrides(["+trick=[a,b]", "seed=1", "fold=3", "threads=2"]) == (("seed=1",), False)
+    assert split_overrides(["+trick=[]", "seed=1"]) == (("seed=1",), True)
+    assert split_overrides(["without=dropout", "experiment=dsail2020"]) == ((), False)
+    assert split_overrides(["data.path=/a/b", "data=folder"])[0][0].startswith("data.path=b-")
+    # Holm: sorted p times (m - rank), made monotone, capped at 1; NaN left out
+    assert holm([0.01, 0.04, 0.03, float("nan")]) == pytest.approx([0.03, 0.06, 0.06, float("nan")], nan_ok=True)
+    assert holm([0.5, 0.6]) == [1.0, 1.0]
+    low, high = confidence_interval([0.1, 0.2, 0.3])
+    assert low == pytest.approx(0.2 - 4.302652729911275 * 0.1 / 3**0.5) and high == pytest.approx(0.4 - low)
     delta, p, n = paired_test({0: 0.5, 1: 0.6, 2: 0.7}, {0: 0.4, 1: 0.55, 2: 0.6})
     assert n == 3 and abs(delta - 0.25 / 3) < 1e-12 and 0 < p < 1
     delta, p, n = paired_test({f: 0.1 * f + 0.01 * (f % 3) for f in range(8)}, {f: 0.1 * f for f in range(8)})
@@ -139,7 +153,7 @@ def test_config_hash_ignores_settings_that_do_not_change_the_result() -> None:
     from hydra import compose, initialize_config_dir
 
     from ecgtricks.paths import config_dir
-    from ecgtricks.train import config_hash
+    from ecgtricks.rundir import config_hash
 
     def digest(*overrides: str) -> str:
         with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
@@ -148,3 +162,35 @@ def test_config_hash_ignores_settings_that_do_not_change_the_result() -> None:
     plain = digest()
     assert digest("num_workers=4", "data.workers=8", "data.cache_dir=/elsewhere", "trainer.enable_progress_bar=false") == plain
     assert digest("seed=1") != plain and digest("data.n_records=600") != plain
+
+
+def test_crossfit_tunes_each_fold_on_the_others_only(tmp_path: Path) -> None:
+    from ecgtricks import metrics
+    from ecgtricks.modeldir import META, OOF
+    from ecgtricks.postprocess import apply_thresholds, tune_thresholds
+    from ecgtricks.report import collect, crossfit_scores
+
+    rng = np.random.default_rng(0)
+    data = {}
+    for fold in range(3):
+        y = rng.random((60, 24)) < 0.15
+        p = np.clip(0.5 * y + rng.random((60, 24)) * 0.6, 0, 1)
+        data[fold] = (y, p)
+        model = tmp_path / "demo" / "default" / f"fold{fold}" / "model"
+        model.mkdir(parents=True)
+        np.savez(model / OOF, labels=y, probabilities=p)
+        (model / META).write_text(json.dumps({"thresholds": [0.5] * 24}))
+        (model.parent / "summary.json").write_text(json.dumps(
+            {"name": "demo", "fold": fold, "overrides": [], "challenge_score": 0.0}))
+    (group,) = collect(tmp_path)
+    got = crossfit_scores(group)
+    for fold, (y, p) in data.items():
+        others = [f for f in data if f != fold]
+        t = tune_thresholds(np.concatenate([data[f][0] for f in others]), np.concatenate([data[f][1] for f in others]))
+        assert got[fold] == pytest.approx(metrics.challenge_score(y, apply_thresholds(p, t)), abs=1e-12)
+    # A fold's own labels never enter its thresholds: with them flipped, fold 0 is scored with
+    # the very thresholds the other folds gave before.
+    t = tune_thresholds(np.concatenate([data[1][0], data[2][0]]), np.concatenate([data[1][1], data[2][1]]))
+    np.savez(group.run_dirs[0] / "model" / OOF, labels=~data[0][0], probabilities=data[0][1])
+    assert crossfit_scores(group)[0] == pytest.approx(
+        metrics.challenge_score(~data[0][0], apply_thresholds(data[0][1], t)), abs=1e-12)

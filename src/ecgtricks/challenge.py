@@ -5,9 +5,11 @@
 
 ``train`` trains the configured recipe (``experiment=dsail2020`` unless an override names
 another) on every fold of DATA_DIR, one run directory per fold in MODEL_DIR (``fold<k>/``, its
-checkpoints removed once the fold is finished). Re-running it finishes only missing folds.
+checkpoints removed once the fold is finished), then tunes the ensemble's thresholds on the
+pooled out-of-fold predictions of all folds (starting from the folds' mean) and writes them to
+``MODEL_DIR/ensemble.json``, which says so. Re-running it finishes only missing folds.
 ``run`` writes one 2020-format output file per record with the fold ensemble of MODEL_DIR and
-the thresholds each fold saved (averaged).
+those thresholds.
 """
 
 from __future__ import annotations
@@ -46,6 +48,15 @@ def train_all_folds(data_dir: Path, model_dir: Path, overrides: Sequence[str]) -
             fold_overrides = [*base, f"fold={fold}"]
             scores.append(run(compose("train", overrides=fold_overrides), fold_overrides, run_dir))
             shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # the model dir is what ships
+    from ecgtricks.modeldir import load_ensemble, save_ensemble_thresholds
+
+    ensemble = load_ensemble(model_dir, thresholds="retune", fold_ensemble=True)
+    n_records = sum(len(m.oof()["labels"]) for m in ensemble.models)
+    save_ensemble_thresholds(
+        model_dir, ensemble,
+        f"tuned for the challenge score on the pooled out-of-fold predictions of the {len(ensemble.models)} "
+        f"fold models ({n_records} records), starting from the mean of the folds' thresholds",
+    )
     return scores
 
 
@@ -70,7 +81,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     from ecgtricks.predict import predict_directory
 
-    result = predict_directory(args.model_dir, args.data_dir, args.output_dir, thresholds="mean",
+    result = predict_directory(args.model_dir, args.data_dir, args.output_dir, thresholds="auto",
                                fold_ensemble=True)
     print(f"{result['written']} outputs from {result['models']} fold models -> {args.output_dir}; "
           f"{len(result['skipped'])} records skipped")

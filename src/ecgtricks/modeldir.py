@@ -4,7 +4,9 @@ A model directory holds everything needed to predict without Hydra's run context
 ``model.pt`` (network weights), ``config.yaml`` (the resolved run config: model, preprocessing,
 leads), ``model.json`` (classes, thresholds, fold, scores) and ``val_predictions.npz`` (the
 validation fold's probabilities and labels, for re-tuning thresholds on pooled out-of-fold
-predictions). A folder holding several model directories (at any depth) is an ensemble.
+predictions). A folder holding several model directories (at any depth) is an ensemble; its
+``ensemble.json``, when present (``python -m ecgtricks.challenge train`` writes one), holds the
+ensemble's own thresholds and says how they were chosen.
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from ecgtricks.models import create_model
 log = logging.getLogger(__name__)
 
 WEIGHTS, CONFIG, META, OOF = "model.pt", "config.yaml", "model.json", "val_predictions.npz"
+ENSEMBLE = "ensemble.json"
 
 
 def save_model_dir(
@@ -94,16 +97,20 @@ def load_model_dir(directory: str | Path, device: str = "cpu") -> FoldModel:
 
 
 class Ensemble:
-    """Fold models whose probabilities are averaged; thresholds averaged or re-tuned."""
+    """Fold models whose probabilities are averaged; thresholds averaged or re-tuned on the
+    pooled out-of-fold predictions (``saved``: given, e.g. from ``ensemble.json``)."""
 
-    def __init__(self, models: list[FoldModel], thresholds: str = "mean") -> None:
+    def __init__(self, models: list[FoldModel], thresholds: str | np.ndarray = "mean") -> None:
         if not models:
             raise ECGTricksError("an ensemble needs at least one model directory")
         classes = {m.classes for m in models}
         if len(classes) != 1:
             raise ECGTricksError("model directories disagree on their classes")
         self.models, self.classes = models, models[0].classes
-        self.thresholds = self._combine_thresholds(thresholds)
+        if isinstance(thresholds, str):
+            self.thresholds = self._combine_thresholds(thresholds)
+        else:
+            self.thresholds = np.asarray(thresholds, dtype=np.float64)
 
     def _combine_thresholds(self, method: str) -> np.ndarray:
         from ecgtricks.postprocess import combine_thresholds
@@ -112,7 +119,7 @@ class Ensemble:
         if method == "mean" or len(self.models) == 1:
             return combine_thresholds(per_model, method="mean")
         if method != "retune":
-            raise ECGTricksError(f"ensemble thresholds must be 'mean' or 'retune', got {method!r}")
+            raise ECGTricksError(f"ensemble thresholds must be 'auto', 'mean' or 'retune', got {method!r}")
         oofs = [m.oof() for m in self.models]
         if any(o is None for o in oofs):
             raise ECGTricksError("re-tuning thresholds needs val_predictions.npz in every model directory")
@@ -139,13 +146,26 @@ class Ensemble:
         return np.mean(probs, axis=0)
 
 
+def save_ensemble_thresholds(directory: str | Path, ensemble: Ensemble, how: str) -> Path:
+    """Write ``ensemble.json`` into a folder of model directories: its thresholds and ``how``
+    they were chosen, used by :func:`load_ensemble` with ``thresholds="auto"``."""
+    path = Path(directory) / ENSEMBLE
+    atomic_write_json(path, {
+        "classes": list(ensemble.classes), "thresholds": ensemble.thresholds.tolist(),
+        "thresholds_from": how, "models": [str(m.directory.relative_to(directory)) for m in ensemble.models],
+    })
+    return path
+
+
 def load_ensemble(
-    path: str | Path, thresholds: str = "mean", device: str = "cpu", fold_ensemble: bool | None = None
+    path: str | Path, thresholds: str = "auto", device: str = "cpu", fold_ensemble: bool | None = None
 ) -> Ensemble:
     """One model directory, or the model directories below ``path``.
 
     ``fold_ensemble`` (default: the models' own ``postprocess.fold_ensemble`` setting) uses all
-    of them; otherwise only the first (by path, i.e. the lowest fold).
+    of them; otherwise only the first (by path, i.e. the lowest fold). ``thresholds``: ``auto``
+    takes those of ``path/ensemble.json`` for a fold ensemble that has one, else the mean of
+    the models'; ``mean``; or ``retune`` on the pooled out-of-fold predictions.
     """
     path = Path(path)
     if not path.exists():
@@ -159,4 +179,9 @@ def load_ensemble(
     if not fold_ensemble:
         models = models[:1]
     log.info("%d model(s) from %s", len(models), path)
-    return Ensemble(models, thresholds)
+    saved = path / ENSEMBLE
+    if thresholds == "auto" and fold_ensemble and saved.is_file():
+        meta = json.loads(saved.read_text())
+        log.info("thresholds from %s: %s", saved, meta.get("thresholds_from", "?"))
+        return Ensemble(models, np.asarray(meta["thresholds"], dtype=np.float64))
+    return Ensemble(models, "mean" if thresholds == "auto" else thresholds)

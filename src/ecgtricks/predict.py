@@ -1,7 +1,7 @@
 """Predict challenge output files: ``python -m ecgtricks.predict MODEL_DIR INPUT_DIR OUTPUT_DIR``.
 
-MODEL_DIR is one model directory or a folder of them (a fold ensemble: probabilities averaged,
-thresholds averaged or re-tuned on pooled out-of-fold predictions). One record at a time, long
+MODEL_DIR is one model directory or a folder of them (a fold ensemble: probabilities averaged;
+thresholds from its ``ensemble.json``, averaged, or re-tuned on pooled out-of-fold predictions). One record at a time, long
 records in windows, so memory stays bounded whatever the record length.
 """
 
@@ -23,7 +23,7 @@ log = logging.getLogger("ecgtricks.predict")
 
 def predict_directory(
     model_dir: str | Path, input_dir: str | Path, output_dir: str | Path, *,
-    thresholds: str = "mean", window_s: float = 120.0, on_error: str = "skip", progress: bool = True,
+    thresholds: str = "auto", window_s: float = 120.0, on_error: str = "skip", progress: bool = True,
     fold_ensemble: bool | None = None,
 ) -> dict[str, object]:
     """Write ``OUTPUT_DIR/NAME.csv`` for every record below ``input_dir``; returns counts."""
@@ -64,8 +64,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("model_dir")
     parser.add_argument("input_dir")
     parser.add_argument("output_dir")
-    parser.add_argument("--thresholds", choices=["mean", "retune"], default="mean",
-                        help="ensemble thresholds: mean of the folds' or re-tuned on pooled out-of-fold predictions")
+    parser.add_argument("--thresholds", choices=["auto", "mean", "retune"], default="auto",
+                        help="ensemble thresholds: auto = the folder's ensemble.json if any, else the mean "
+                        "of the folds'; mean; or re-tuned on the pooled out-of-fold predictions")
     parser.add_argument("--window-s", type=float, default=120.0, help="longest stretch of signal run at once")
     parser.add_argument("--on-error", choices=["skip", "raise"], default="skip")
     parser.add_argument("--fold-ensemble", action=argparse.BooleanOptionalAction, default=None,
