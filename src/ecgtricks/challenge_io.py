@@ -39,7 +39,7 @@ import numpy as np
 from ecgtricks.data.header import read_labels
 from ecgtricks.data.record import duplicate_names, find_records
 from ecgtricks.errors import ECGTricksError, RecordError
-from ecgtricks.io import atomic_write_bytes
+from ecgtricks.files import atomic_write_bytes
 from ecgtricks.labels import NORMAL_CLASS, SCORED_AS, SCORED_CLASSES, encode_labels
 
 __all__ = ["OutputFile", "load_labels", "load_outputs", "parse_output", "read_output", "write_output"]

@@ -15,7 +15,6 @@ import argparse
 import hashlib
 import json
 import logging
-import os
 import shutil
 import tarfile
 import urllib.error
@@ -26,9 +25,9 @@ from pathlib import Path
 
 from tqdm import tqdm
 
-from ecgtricks.cli import setup_logging, user_errors
+from ecgtricks.console import setup_logging, user_errors
 from ecgtricks.errors import ECGTricksError
-from ecgtricks.io import atomic_write_json
+from ecgtricks.files import atomic_write_json, built_once
 
 log = logging.getLogger("ecgtricks.download")
 
@@ -103,19 +102,15 @@ def md5sum(path: Path) -> str:
 def safe_extract(archive: Path, target: Path) -> None:
     """Extract ``archive`` into ``target``: members that would land outside it, links and device
     files are refused (tarfile's 'data' filter), and a failed extraction leaves nothing behind."""
-    tmp = target.with_name(f".{target.name}.tmp-{os.getpid()}")
-    shutil.rmtree(tmp, ignore_errors=True)
-    tmp.mkdir(parents=True)
-    try:
-        if not hasattr(tarfile, "data_filter"):
-            raise ECGTricksError("safe extraction needs Python >= 3.10.12 or >= 3.11.4 (tarfile filters)")
-        with tarfile.open(archive) as tar:
-            tar.extractall(tmp, filter="data")
-    except (tarfile.TarError, OSError) as exc:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise ECGTricksError(f"{archive}: cannot be extracted ({exc})") from None
-    shutil.rmtree(target, ignore_errors=True)
-    tmp.replace(target)
+    if not hasattr(tarfile, "data_filter"):
+        raise ECGTricksError("safe extraction needs Python >= 3.10.12 or >= 3.11.4 (tarfile filters)")
+    shutil.rmtree(target, ignore_errors=True)  # an unverified earlier extraction
+    with built_once(target) as tmp:
+        try:
+            with tarfile.open(archive) as tar:
+                tar.extractall(tmp, filter="data")
+        except (tarfile.TarError, OSError) as exc:
+            raise ECGTricksError(f"{archive}: cannot be extracted ({exc})") from None
 
 
 def fetch_source(source: Source, dest: Path, url_base: str = URL_BASE, *, progress: bool = True) -> Path:

@@ -21,9 +21,9 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ecgtricks.challenge_io import load_labels, load_outputs
-from ecgtricks.cli import user_errors
+from ecgtricks.console import user_errors
 from ecgtricks.errors import ECGTricksError
-from ecgtricks.io import atomic_write_bytes
+from ecgtricks.files import atomic_write_bytes
 from ecgtricks.metrics import evaluate
 
 HEADER = "AUROC,AUPRC,Accuracy,F-measure,Fbeta-measure,Gbeta-measure,Challenge metric"

@@ -7,7 +7,8 @@ import time
 import hydra
 from omegaconf import DictConfig
 
-from ecgtricks.cli import user_errors
+from ecgtricks import config  # noqa: F401 (registers the schema before Hydra composes)
+from ecgtricks.console import hydra_entry, user_errors
 from ecgtricks.paths import config_dir
 
 
@@ -29,4 +30,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_entry(main)

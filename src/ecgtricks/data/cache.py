@@ -20,7 +20,6 @@ import hashlib
 import json
 import logging
 import os
-import shutil
 import time
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -29,17 +28,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-from filelock import FileLock
 from tqdm.auto import tqdm
 
+from ecgtricks.data.leads import STANDARD_LEADS, order_leads
 from ecgtricks.data.preprocess import Pipeline
-from ecgtricks.data.record import Record, duplicate_names, read_record
+from ecgtricks.data.record import duplicate_names, read_record
 from ecgtricks.errors import ECGTricksError, RecordError
+from ecgtricks.files import built_once
 
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
-STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 
 
 def _file_fingerprint(path: Path) -> list[Any]:
@@ -60,18 +59,6 @@ def cache_key(records: Sequence[Path], pipeline: Pipeline, leads: Sequence[str])
         sort_keys=True,
     )
     return hashlib.sha256(payload.encode()).hexdigest()[:16]
-
-
-def order_leads(record: Record, leads: Sequence[str]) -> np.ndarray:
-    """The record's signal with its leads in ``leads`` order (matched case-insensitively)."""
-    have = [n.lower() for n in record.lead_names]
-    want = [n.lower() for n in leads]
-    if have == want:
-        return record.signal
-    missing = [n for n, w in zip(leads, want, strict=False) if w not in have]
-    if missing:
-        raise RecordError(record.path.with_suffix(".hea"), f"lacks leads {missing} (has {list(record.lead_names)})")
-    return record.signal[[have.index(w) for w in want]]
 
 
 @dataclass(frozen=True)
@@ -137,10 +124,6 @@ class ECGCache:
     def sources(self) -> list[str]:
         return [r["source"] for r in self.records]
 
-    @property
-    def skipped(self) -> list[dict[str, str]]:
-        return json.loads((self.directory / "skipped.json").read_text())
-
     def signal(self, index: int) -> np.ndarray:
         """Record ``index`` as a (leads x samples) view of the memory map."""
         return self.signals[self.offsets[index] : self.offsets[index + 1]].T
@@ -170,7 +153,7 @@ def _write_cache(
     records: Sequence[Path],
     pipeline: Pipeline,
     leads: tuple[str, ...],
-    on_error: str,
+    raise_on_error: bool,
     workers: int,
     progress: bool,
 ) -> tuple[list[dict[str, Any]], list[dict[str, str]], int]:
@@ -180,7 +163,7 @@ def _write_cache(
     dups = duplicate_names(list(records))
     for path, first in dups.items():
         problem = f"duplicate record name {path.name!r}: also {first}"
-        if on_error == "raise":
+        if raise_on_error:
             raise RecordError(path.with_suffix(".hea"), problem)
         log.warning("skipped %s: %s", path, problem)
         skipped.append({"record": str(path), "file": str(path.with_suffix(".hea")), "problem": problem})
@@ -195,7 +178,7 @@ def _write_cache(
             ):
                 meta, payload = result
                 if isinstance(meta, str):
-                    if on_error == "raise":
+                    if raise_on_error:
                         raise RecordError(meta, payload)
                     log.warning("skipped %s: %s", meta, payload)
                     skipped.append({"record": str(job.path), "file": meta, "problem": payload})
@@ -228,53 +211,39 @@ def build_cache(
     ``on_error``: ``skip`` leaves bad records out and lists them in ``skipped.json`` and the
     log; ``raise`` stops at the first with a ``RecordError``.
     """
-    if on_error not in ("skip", "raise"):
-        raise ECGTricksError(f"data.on_error must be 'skip' or 'raise', got {on_error!r}")
+    from ecgtricks.config import OnError
+
+    raise_on_error = OnError(on_error) == "raise"  # an unknown value is a ValueError naming it
     records = [Path(r) for r in records]
     if not records:
         raise ECGTricksError(f"no records to cache for dataset {name!r}")
     leads = tuple(leads)
     key = cache_key(records, pipeline, leads)
-    cache_root = Path(cache_root)
-    final = cache_root / f"{name}-{key}"
-    cache_root.mkdir(parents=True, exist_ok=True)
-    if (final / "manifest.json").is_file():
-        return ECGCache(final)
-    # One builder per cache; others wait, then reuse what it built.
-    with FileLock(str(final) + ".lock"):
-        if (final / "manifest.json").is_file():
+    final = Path(cache_root) / f"{name}-{key}"
+    skipped: list[dict[str, str]] = []
+    with built_once(final, lambda path: (path / "manifest.json").is_file()) as tmp:
+        if tmp is None:
             return ECGCache(final)
-        if final.exists():  # left half-written by a killed process
-            log.warning("removing incomplete cache %s", final)
-            shutil.rmtree(final)
-        tmp = cache_root / f".{final.name}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        tmp.mkdir(parents=True)
         started = time.perf_counter()
-        try:
-            workers = workers or min(2, os.cpu_count() or 1)
-            metas, skipped, total = _write_cache(tmp, records, pipeline, leads, on_error, workers, progress)
-            if not metas:
-                raise ECGTricksError(f"no readable records in dataset {name!r} ({len(skipped)} skipped)")
-            rates = {m["fs"] for m in metas}
-            seconds = time.perf_counter() - started
-            manifest = {
-                "version": CACHE_VERSION,
-                "key": key,
-                "name": name,
-                "pipeline": pipeline.spec(),
-                "leads": list(leads),
-                "fs": rates.pop() if len(rates) == 1 else None,
-                "shape": [total, len(leads)],
-                "n_records": len(metas),
-                "n_skipped": len(skipped),
-                "build_seconds": seconds,
-            }
-            (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
-            os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
+        workers = workers or min(2, os.cpu_count() or 1)
+        metas, skipped, total = _write_cache(tmp, records, pipeline, leads, raise_on_error, workers, progress)
+        if not metas:
+            raise ECGTricksError(f"no readable records in dataset {name!r} ({len(skipped)} skipped)")
+        rates = {m["fs"] for m in metas}
+        manifest = {
+            "version": CACHE_VERSION,
+            "key": key,
+            "name": name,
+            "pipeline": pipeline.spec(),
+            "leads": list(leads),
+            "fs": rates.pop() if len(rates) == 1 else None,
+            "shape": [total, len(leads)],
+            "n_records": len(metas),
+            "n_skipped": len(skipped),
+            "build_seconds": time.perf_counter() - started,
+        }
+        # Written last: its presence marks the directory complete.
+        (tmp / "manifest.json").write_text(json.dumps(manifest, indent=1))
     if skipped:
         log.warning("%d records skipped; see %s", len(skipped), final / "skipped.json")
     cache = ECGCache(final)

@@ -187,27 +187,22 @@ def _codes(raw: str) -> tuple[str, ...]:
     return tuple(c for c in (f.strip() for f in raw.split(",")) if c and c.lower() not in _MISSING)
 
 
-def read_labels(path: str | Path) -> tuple[str, ...]:
-    """Only the ``Dx`` codes of a header, as the official scorer reads them: the record and
-    signal lines are not parsed, so a header broken there still yields its labels."""
-    path = Path(path)
+def _read_text(path: Path) -> str:
     try:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        return path.read_text(encoding="utf-8", errors="replace")
     except FileNotFoundError:
         raise RecordError(path, "header file is missing") from None
     except OSError as exc:
         raise RecordError(path, f"header cannot be read ({exc.strerror})") from None
-    lines = [ln.strip() for ln in text.replace("\r", "\n").split("\n")]
+
+
+def read_labels(path: str | Path) -> tuple[str, ...]:
+    """Only the ``Dx`` codes of a header, as the official scorer reads them: the record and
+    signal lines are not parsed, so a header broken there still yields its labels."""
+    lines = [ln.strip() for ln in _read_text(Path(path)).replace("\r", "\n").split("\n")]
     return _codes(_comments(lines).get("dx", ""))
 
 
 def read_header(path: str | Path) -> Header:
     """Read and parse a ``.hea`` file."""
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")
-    except FileNotFoundError:
-        raise RecordError(path, "header file is missing") from None
-    except OSError as exc:
-        raise RecordError(path, f"header cannot be read ({exc.strerror})") from None
-    return parse_header(text, path)
+    return parse_header(_read_text(Path(path)), path)

@@ -46,10 +46,6 @@ class Record:
     sex: str | None
     source: str
 
-    @property
-    def duration_s(self) -> float:
-        return self.signal.shape[1] / self.fs
-
 
 def infer_source(record_path: str | Path) -> str:
     """The database a record comes from: by its name prefix, else by a parent directory name."""

@@ -24,15 +24,14 @@ Lengths 6–20 s at 250, 500 or 1000 Hz, written in the challenge format.
 from __future__ import annotations
 
 import os
-import shutil
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from filelock import FileLock
 
 from ecgtricks.data.writer import write_record
+from ecgtricks.files import built_once
 
 GENERATOR_VERSION = 1
 
@@ -222,20 +221,8 @@ def generate_dataset(
 
 def ensure_dataset(root: str | Path, n_records: int = 1200, seed: int = 0) -> Path:
     """The built-in dataset under ``root``, generated once (under a lock, renamed into place)."""
-    root = Path(root)
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / f"synthetic-v{GENERATOR_VERSION}-n{n_records}-s{seed}"
-    if final.is_dir():
-        return final
-    with FileLock(str(final) + ".lock"):
-        if final.is_dir():
-            return final
-        tmp = root / f".{final.name}.tmp-{os.getpid()}"
-        shutil.rmtree(tmp, ignore_errors=True)
-        try:
+    final = Path(root) / f"synthetic-v{GENERATOR_VERSION}-n{n_records}-s{seed}"
+    with built_once(final) as tmp:
+        if tmp is not None:
             generate_dataset(tmp, n_records, seed)
-            os.replace(tmp, final)
-        except BaseException:
-            shutil.rmtree(tmp, ignore_errors=True)
-            raise
     return final
