@@ -167,12 +167,7 @@ class ECGDataModule(pl.LightningDataModule):
         split: str = "kfold",
     ) -> None:
         super().__init__()
-        if split not in ("kfold", "leave_one_source_out"):
-            raise ConfigError(f"split.name={split!r} is not one of ['kfold', 'leave_one_source_out']")
-        self.split, self.held_out = split, None
-        n_folds = int(data_cfg.n_folds)
-        if split == "kfold" and not 0 <= fold < n_folds:
-            raise ConfigError(f"fold={fold} is outside 0..{n_folds - 1} (data.n_folds={n_folds})")
+        self.split, self.held_out = split, None  # split and fold were checked with the config
         self.data_cfg, self.preprocess_cfg, self.fold = data_cfg, preprocess_cfg, fold
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.window_s, self.num_workers = window_s, num_workers

@@ -9,16 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from fractions import Fraction
-from typing import Any, Protocol
+from typing import Any
 
 import numpy as np
 from scipy import signal as sps
 
 from ecgtricks.errors import ConfigError
-
-
-class Step(Protocol):
-    def __call__(self, x: np.ndarray, fs: float) -> tuple[np.ndarray, float]: ...
 
 
 def _spec(step: Any) -> dict[str, Any]:
@@ -137,11 +133,6 @@ class Pipeline:
 
     def spec(self) -> list[dict[str, Any]]:
         return [_spec(s) for s in self.steps]
-
-    @property
-    def target_fs(self) -> float | None:
-        rates = [s.fs for s in self.steps if isinstance(s, Resample)]
-        return float(rates[-1]) if rates else None
 
 
 def build_pipeline(config: Mapping[str, Any] | None) -> Pipeline:

@@ -35,8 +35,8 @@ class ResNet1d(nn.Module):
         dropout: float = 0.0,
         se_reduction: int | None = None,
         groups: int = 1,
-        radix: int = 2,
-        expansion: int = 4,
+        radix: int | None = None,
+        expansion: int | None = None,
     ) -> None:
         super().__init__()
         if len(channel_multipliers) != len(layers) + 1:
@@ -45,19 +45,22 @@ class ResNet1d(nn.Module):
             raise ValueError(f"block must be in {sorted(BLOCKS)}, shortcut in {sorted(SHORTCUTS)}")
         if kernel_size < 1 or stride < 1:
             raise ValueError("kernel_size and stride must be >= 1")
-        if min(groups, radix, expansion) < 1 or (se_reduction is not None and se_reduction < 1):
+        if any(v is not None and v < 1 for v in (groups, radix, expansion, se_reduction)):
             raise ValueError("groups, radix, expansion and se_reduction must be >= 1")
         channels = [int(round(base_width * width * m)) for m in channel_multipliers]
         self.stride = stride
         self.stem = nn.Conv1d(in_channels, channels[0], kernel_size, padding=kernel_size // 2, bias=False)
-        # Configs carry every option (e.g. radix); a block gets only those its constructor takes.
+        # radix and expansion belong to one block type each: given for another, they are an error.
         block_cls = BLOCKS[block]
+        accepted = inspect.signature(block_cls).parameters
+        specific = {k: v for k, v in (("radix", radix), ("expansion", expansion)) if v is not None}
+        misplaced = [k for k in specific if k not in accepted]
+        if misplaced:
+            raise ValueError(f"{', '.join(misplaced)} does not apply to block={block!r}")
         options = dict(
             kernel_size=kernel_size, shortcut=shortcut, dropout=dropout, se_reduction=se_reduction,
-            groups=groups, radix=radix, expansion=expansion,
+            groups=groups, **specific,
         )
-        accepted = inspect.signature(block_cls).parameters
-        options = {k: v for k, v in options.items() if k in accepted}
         stages, c_in = [], channels[0]
         for i, n_blocks in enumerate(layers):
             blocks = []

@@ -11,7 +11,6 @@ validates the whole fold).
 
 from __future__ import annotations
 
-import time
 from typing import Any
 
 import numpy as np
@@ -19,9 +18,8 @@ import pytorch_lightning as pl
 import torch
 
 from ecgtricks import metrics
-from ecgtricks.errors import ConfigError
 from ecgtricks.labels import SCORED_CLASSES
-from ecgtricks.models import create_model
+from ecgtricks.models import build_model
 from ecgtricks.training import optim
 from ecgtricks.training.chunking import chunked_features
 from ecgtricks.training.losses import build_loss
@@ -39,18 +37,16 @@ class ECGClassifier(pl.LightningModule):
         augment: dict[str, Any] | None = None,
         input: dict[str, Any] | None = None,  # noqa: A002 (the config group's name)
         class_counts: list[int] | None = None,
+        threshold: float = 0.5,
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
-        model = dict(model)
-        self.net = create_model(model.pop("name"), in_channels=in_channels, num_classes=num_classes, **model)
+        self.net = build_model(model, in_channels, num_classes)
         self.optim_cfg = dict(optim)
+        # The schema (ecgtricks.config) has checked every choice; these are plain strings here.
         self.augment = dict(augment or {"mixup": "none"})
         self.input_cfg = dict(input or {"mode": "crop"})
-        if self.augment["mixup"] not in ("none", "input", "manifold"):
-            raise ConfigError(f"augment.mixup must be none, input or manifold, got {self.augment['mixup']!r}")
-        if self.input_cfg["mode"] not in ("crop", "chunk"):
-            raise ConfigError(f"input.mode must be crop or chunk, got {self.input_cfg['mode']!r}")
+        self.threshold = threshold
         self.criterion = build_loss(loss or {}, class_counts or [1] * num_classes)
         self._val_probs: list[torch.Tensor] = []
         self._val_targets: list[torch.Tensor] = []
@@ -95,7 +91,7 @@ class ECGClassifier(pl.LightningModule):
         targets = torch.cat(self._val_targets).numpy() > 0.5
         self._val_probs.clear()
         self._val_targets.clear()
-        binary = probs >= float(self.optim_cfg.get("threshold", 0.5))
+        binary = probs >= self.threshold
         scores = metrics.evaluate(targets, probs, binary)
         self.val_results = {"probabilities": probs, "targets": targets, "metrics": scores}
         for key in ("challenge_score", "f_measure", "auroc"):
@@ -108,61 +104,3 @@ class ECGClassifier(pl.LightningModule):
 
     def configure_optimizers(self) -> dict[str, Any]:
         return optim.configure(self, self.optim_cfg, int(self.trainer.estimated_stepping_batches))
-
-
-class EpochSeed(pl.Callback):
-    """Reseed every generator at each epoch's start from (seed, epoch): dropout and mixup draws
-    of a run resumed from an epoch's checkpoint repeat those of an uninterrupted run."""
-
-    def __init__(self, seed: int) -> None:
-        self.seed = seed
-
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        pl.seed_everything(self.seed * 1000 + trainer.current_epoch, workers=True, verbose=False)
-
-
-class Throughput(pl.Callback):
-    """Training records per second of each epoch, from its first step to its last (validation
-    left out), over all replicas; logged as ``train/records_per_s`` and kept in ``history``.
-
-    The GPU is synchronised before the clock is read at both ends: kernels still queued at
-    the last step would otherwise be counted in validation's time instead of training's.
-    """
-
-    def __init__(self) -> None:
-        self.history: list[dict[str, float]] = []
-        self._started: float | None = None
-        self._records = 0
-
-    @staticmethod
-    def _clock(trainer: pl.Trainer) -> float:
-        if trainer.strategy.root_device.type == "cuda":
-            torch.cuda.synchronize(trainer.strategy.root_device)
-        return time.perf_counter()
-
-    def on_train_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._started, self._records = None, 0
-
-    def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
-        if self._started is None:
-            self._started = self._clock(trainer)
-
-    def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
-        self._records += len(batch[0]) * trainer.world_size
-
-    def _close(self, trainer: pl.Trainer) -> None:
-        if self._started is None or not self._records:
-            return
-        seconds = self._clock(trainer) - self._started
-        self.history.append({"epoch": trainer.current_epoch, "seconds": seconds, "records": self._records,
-                             "records_per_s": self._records / seconds})
-        self._started, self._records = None, 0
-
-    def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        if trainer.state.fn == "fit" and not trainer.sanity_checking:  # the epoch's training steps are over
-            self._close(trainer)
-
-    def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
-        self._close(trainer)  # epochs without validation
-        if self.history and self.history[-1]["epoch"] == trainer.current_epoch:
-            pl_module.log("train/records_per_s", self.history[-1]["records_per_s"], on_epoch=True, rank_zero_only=True)

@@ -8,8 +8,6 @@ from typing import Any
 import torch
 from torch import nn
 
-from ecgtricks.errors import ConfigError
-
 
 def parameter_groups(module: nn.Module, weight_decay: float, no_bias_decay: bool) -> list[dict[str, Any]]:
     """With ``no_bias_decay``, biases and normalisation parameters (all 1-D tensors) get no decay."""
@@ -45,6 +43,4 @@ def configure(module: nn.Module, cfg: dict[str, Any], total_steps: int) -> dict[
             optimizer, lambda step: warmup_cosine(step, total_steps, warmup)
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
-    if kind == "none":
-        return {"optimizer": optimizer}
-    raise ConfigError(f"optim.scheduler must be plateau, warmup_cosine or none, got {kind!r}")
+    return {"optimizer": optimizer}  # scheduler "none"
