@@ -39,6 +39,17 @@ def timed(fn: Callable, *args: Any, **kwargs: Any) -> tuple[Any, float]:
     return out, time.perf_counter() - started
 
 
+def compose_config(overrides: list[str]) -> Any:
+    """The ``train`` config for ``overrides``, as ``python -m ecgtricks.train`` composes it."""
+    from hydra import compose, initialize_config_dir
+
+    from ecgtricks import config  # noqa: F401 (registers the schema)
+    from ecgtricks.paths import config_dir
+
+    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
+        return compose("train", overrides=overrides)
+
+
 def report(key: str, value: float, unit: str, target: str = "", note: str = "") -> None:
     RESULTS[key] = {"value": value, "unit": unit, "target": target, "note": note}
     shown = f"{value:>12.3f}" if abs(value) < 100 else f"{value:>12.0f}"
@@ -168,20 +179,17 @@ def bench_data(tmp: Path, n_records: int, quick: bool) -> None:
 
 def bench_training(device: str, quick: bool) -> None:
     import torch
-    from hydra import compose, initialize_config_dir
-    from omegaconf import OmegaConf
 
-    from ecgtricks.describe import forward_flops
+    from ecgtricks.config import as_dict
     from ecgtricks.labels import SCORED_CLASSES
-    from ecgtricks.paths import config_dir
+    from ecgtricks.models import forward_flops
     from ecgtricks.training.module import ECGClassifier
 
     warnings.filterwarnings("ignore")
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = compose("train", overrides=["experiment=dsail2020"])
+    cfg = compose_config(["experiment=dsail2020"])
 
     def section(key: str) -> dict:
-        return OmegaConf.to_container(cfg[key], resolve=True)
+        return as_dict(cfg[key])
 
     def build() -> ECGClassifier:
         torch.manual_seed(0)
@@ -261,14 +269,13 @@ def bench_metrics() -> None:
 def bench_scaling(tmp: Path, quick: bool) -> None:
     """How cache build and a training epoch grow with records (the demo's net, 2 threads)."""
     import torch
-    from hydra import compose, initialize_config_dir
 
+    from ecgtricks import rundir
     from ecgtricks.data.cache import build_cache
     from ecgtricks.data.preprocess import build_pipeline
     from ecgtricks.data.record import find_records
     from ecgtricks.data.synthetic import generate_dataset
-    from ecgtricks.paths import config_dir
-    from ecgtricks.train import train
+    from ecgtricks.training.fit import fit
 
     sizes = (300, 600) if quick else (300, 600, 1200)
     generate_dataset(tmp / "scaling", n_records=max(sizes), seed=1)
@@ -282,9 +289,8 @@ def bench_scaling(tmp: Path, quick: bool) -> None:
     for n in sizes[-2:]:
         overrides = ["experiment=demo", f"data.n_records={n}", "trainer.max_epochs=2",
                      "trainer.enable_progress_bar=false", f"data.cache_dir={tmp / 'scale-root'}"]
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            cfg = compose("train", overrides=overrides)
-        summary, seconds = timed(train, cfg, tmp / f"scale-run{n}", overrides)
+        cfg = rundir.bind(compose_config(overrides), tmp / f"scale-run{n}" / "fold0")
+        summary, seconds = timed(fit, cfg, overrides)
         report(f"scaling: demo run, {n} records, 2 epochs (incl. data, eval, tuning)", seconds, "s",
                note=f"{summary['n_train'] * 2 / seconds:.0f} training records/s overall")
 

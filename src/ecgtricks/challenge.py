@@ -19,7 +19,7 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from ecgtricks.cli import setup_logging, user_errors
+from ecgtricks.console import setup_logging, user_errors
 from ecgtricks.errors import ConfigError
 from ecgtricks.paths import config_dir
 
@@ -28,7 +28,8 @@ def train_all_folds(data_dir: Path, model_dir: Path, overrides: Sequence[str]) -
     """Train every fold; returns the folds' validation challenge scores (threshold 0.5)."""
     from hydra import compose, initialize_config_dir
 
-    from ecgtricks.train import run
+    from ecgtricks import config, recipes, rundir  # noqa: F401 (config registers the schema)
+    from ecgtricks.training.fit import fit
 
     if not data_dir.is_dir():
         raise ConfigError(f"{data_dir} is not a directory")
@@ -46,7 +47,9 @@ def train_all_folds(data_dir: Path, model_dir: Path, overrides: Sequence[str]) -
         for fold in range(n_folds):
             run_dir = model_dir / f"fold{fold}"
             fold_overrides = [*base, f"fold={fold}"]
-            scores.append(run(compose("train", overrides=fold_overrides), fold_overrides, run_dir))
+            cfg = recipes.resolve(compose("train", overrides=fold_overrides), fold_overrides)
+            summary, _ = rundir.run_once(run_dir, cfg, fold_overrides, fit)
+            scores.append(float(summary["challenge_score"]))
             shutil.rmtree(run_dir / "checkpoints", ignore_errors=True)  # the model dir is what ships
     from ecgtricks.modeldir import load_ensemble, save_ensemble_thresholds
 
@@ -79,7 +82,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"{len(scores)} folds -> {args.model_dir}; validation challenge scores "
               + ", ".join(f"{s:.4f}" for s in scores))
         return 0
-    from ecgtricks.predict import predict_directory
+    from ecgtricks.modeldir import predict_directory
 
     result = predict_directory(args.model_dir, args.data_dir, args.output_dir, thresholds="auto",
                                fold_ensemble=True)

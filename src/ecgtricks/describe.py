@@ -6,21 +6,12 @@ The tricks in effect, the network, ``params=N`` and the forward FLOPs of one 2,0
 from __future__ import annotations
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
-from ecgtricks.cli import user_errors
+from ecgtricks import recipes
+from ecgtricks.config import as_dict
+from ecgtricks.console import hydra_entry, user_errors
 from ecgtricks.paths import config_dir
-
-
-def forward_flops(net, in_channels: int, samples: int = 2048) -> int:
-    """FLOPs (multiply and add counted separately) of one forward pass of one chunk."""
-    import torch
-    from torch.utils.flop_counter import FlopCounterMode
-
-    net.eval()
-    with torch.no_grad(), FlopCounterMode(display=False) as counter:
-        net(torch.zeros(1, in_channels, samples))
-    return int(counter.get_total_flops())
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
@@ -29,15 +20,13 @@ def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     from ecgtricks.labels import SCORED_CLASSES
-    from ecgtricks.models import create_model
-    from ecgtricks.train import compose_without
+    from ecgtricks.models import build_model, forward_flops
 
-    if cfg.without:
-        cfg = compose_without(cfg, list(HydraConfig.get().overrides.task))
-    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
+    cfg = recipes.resolve(cfg, list(HydraConfig.get().overrides.task))
+    model_cfg = as_dict(cfg.model)
     name = model_cfg.pop("name")
     in_channels = len(cfg.data.leads)
-    net = create_model(name, in_channels=in_channels, num_classes=len(SCORED_CLASSES), **model_cfg)
+    net = build_model(cfg.model, in_channels, len(SCORED_CLASSES))
     tricks = sorted(cfg.tricks)
     print(f"experiment: {cfg.name}")
     print(f"tricks: {', '.join(tricks) if tricks else '(none)'}")
@@ -49,4 +38,4 @@ def main(cfg: DictConfig) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    hydra_entry(main)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,12 +23,12 @@ import numpy as np
 import torch
 from omegaconf import OmegaConf
 
-from ecgtricks.data.cache import order_leads
+from ecgtricks.data.leads import order_leads
 from ecgtricks.data.preprocess import Pipeline, build_pipeline
 from ecgtricks.data.record import Record
-from ecgtricks.errors import ECGTricksError
-from ecgtricks.io import atomic_write_bytes, atomic_write_json
-from ecgtricks.models import create_model
+from ecgtricks.errors import ECGTricksError, RecordError
+from ecgtricks.files import atomic_write_bytes, atomic_write_json
+from ecgtricks.models import build_model
 
 log = logging.getLogger(__name__)
 
@@ -85,9 +86,13 @@ def load_model_dir(directory: str | Path, device: str = "cpu") -> FoldModel:
     meta = json.loads((directory / META).read_text())
     config = OmegaConf.to_container(OmegaConf.load(directory / CONFIG), resolve=True)
     model_cfg = dict(config["model"])
+    # Model directories written before the schema carry radix and expansion for every block.
+    for key, block in (("radix", "resnest"), ("expansion", "bottleneck")):
+        if model_cfg.get("block") != block:
+            model_cfg[key] = None
     classes = tuple(meta["classes"])
     leads = tuple(config["data"]["leads"])
-    net = create_model(model_cfg.pop("name"), in_channels=len(leads), num_classes=len(classes), **model_cfg)
+    net = build_model(model_cfg, len(leads), len(classes))
     net.load_state_dict(torch.load(directory / WEIGHTS, map_location=device, weights_only=True))
     net.to(device).eval()
     return FoldModel(
@@ -185,3 +190,41 @@ def load_ensemble(
         log.info("thresholds from %s: %s", saved, meta.get("thresholds_from", "?"))
         return Ensemble(models, np.asarray(meta["thresholds"], dtype=np.float64))
     return Ensemble(models, "mean" if thresholds == "auto" else thresholds)
+
+
+def predict_directory(
+    model_dir: str | Path, input_dir: str | Path, output_dir: str | Path, *,
+    thresholds: str = "auto", window_s: float = 120.0, on_error: str = "skip", progress: bool = True,
+    fold_ensemble: bool | None = None,
+) -> dict[str, object]:
+    """Write ``OUTPUT_DIR/NAME.csv`` for every record below ``input_dir``; returns counts."""
+    from tqdm.auto import tqdm
+
+    from ecgtricks.challenge_io import write_output
+    from ecgtricks.data.record import duplicate_names, find_records, read_record
+    from ecgtricks.postprocess import apply_thresholds
+
+    ensemble = load_ensemble(model_dir, thresholds=thresholds, fold_ensemble=fold_ensemble)
+    output_dir = Path(output_dir)
+    output_dir.mkdir(parents=True, exist_ok=True)
+    records = find_records(input_dir)
+    written, skipped = 0, []
+    started = time.perf_counter()
+    dups = duplicate_names(records)
+    for path in tqdm(records, desc="predict", unit="rec", disable=not progress):
+        try:
+            if path in dups:  # its output file would overwrite the first one's
+                raise RecordError(path.with_suffix(".hea"), f"duplicate record name {path.name!r}: also {dups[path]}")
+            record = read_record(path)
+            probs = ensemble.predict_record(record, window_s=window_s)
+        except RecordError as exc:
+            if on_error == "raise":
+                raise
+            log.warning("skipped %s", exc)
+            skipped.append(str(exc))
+            continue
+        binary = apply_thresholds(probs[None], ensemble.thresholds)[0]
+        write_output(output_dir / f"{record.name}.csv", record.name, ensemble.classes, binary, probs)
+        written += 1
+    return {"written": written, "skipped": skipped, "seconds": time.perf_counter() - started,
+            "models": len(ensemble.models)}

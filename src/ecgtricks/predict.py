@@ -8,54 +8,10 @@ records in windows, so memory stays bounded whatever the record length.
 from __future__ import annotations
 
 import argparse
-import logging
-import time
-from pathlib import Path
 
 import torch
-from tqdm.auto import tqdm
 
-from ecgtricks.cli import setup_logging, user_errors
-from ecgtricks.errors import RecordError
-
-log = logging.getLogger("ecgtricks.predict")
-
-
-def predict_directory(
-    model_dir: str | Path, input_dir: str | Path, output_dir: str | Path, *,
-    thresholds: str = "auto", window_s: float = 120.0, on_error: str = "skip", progress: bool = True,
-    fold_ensemble: bool | None = None,
-) -> dict[str, object]:
-    """Write ``OUTPUT_DIR/NAME.csv`` for every record below ``input_dir``; returns counts."""
-    from ecgtricks.challenge_io import write_output
-    from ecgtricks.data.record import duplicate_names, find_records, read_record
-    from ecgtricks.modeldir import load_ensemble
-    from ecgtricks.postprocess import apply_thresholds
-
-    ensemble = load_ensemble(model_dir, thresholds=thresholds, fold_ensemble=fold_ensemble)
-    output_dir = Path(output_dir)
-    output_dir.mkdir(parents=True, exist_ok=True)
-    records = find_records(input_dir)
-    written, skipped = 0, []
-    started = time.perf_counter()
-    dups = duplicate_names(records)
-    for path in tqdm(records, desc="predict", unit="rec", disable=not progress):
-        try:
-            if path in dups:  # its output file would overwrite the first one's
-                raise RecordError(path.with_suffix(".hea"), f"duplicate record name {path.name!r}: also {dups[path]}")
-            record = read_record(path)
-            probs = ensemble.predict_record(record, window_s=window_s)
-        except RecordError as exc:
-            if on_error == "raise":
-                raise
-            log.warning("skipped %s", exc)
-            skipped.append(str(exc))
-            continue
-        binary = apply_thresholds(probs[None], ensemble.thresholds)[0]
-        write_output(output_dir / f"{record.name}.csv", record.name, ensemble.classes, binary, probs)
-        written += 1
-    return {"written": written, "skipped": skipped, "seconds": time.perf_counter() - started,
-            "models": len(ensemble.models)}
+from ecgtricks.console import setup_logging, user_errors
 
 
 @user_errors
@@ -74,6 +30,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     setup_logging()
+    from ecgtricks.modeldir import predict_directory
+
     if args.threads:
         torch.set_num_threads(args.threads)
     result = predict_directory(args.model_dir, args.input_dir, args.output_dir, thresholds=args.thresholds,

@@ -40,9 +40,9 @@ from typing import Any
 
 import numpy as np
 
-from ecgtricks.cli import setup_logging, user_errors
+from ecgtricks.console import setup_logging, user_errors
 from ecgtricks.errors import ECGTricksError
-from ecgtricks.io import atomic_write_bytes
+from ecgtricks.files import atomic_write_bytes
 from ecgtricks.labels import ABBREVIATIONS, SCORED_CLASSES
 
 log = logging.getLogger("ecgtricks.report")
@@ -408,11 +408,11 @@ def log_to_wandb(rows: Sequence[dict[str, Any]], groups: Sequence[Group], out_di
     from omegaconf import OmegaConf
 
     from ecgtricks.paths import config_dir
-    from ecgtricks.tracking import wandb_mode
+    from ecgtricks.tracking import wandb_entry, wandb_mode
 
-    logger = groups[0].config().get("logger") or {}
-    if not logger.get("project"):  # the runs logged elsewhere: W&B's default project of the project
-        logger = OmegaConf.to_container(OmegaConf.load(config_dir() / "logger" / "wandb.yaml"))
+    logger = wandb_entry(groups[0].config().get("logger"))
+    if logger is None:  # the runs logged elsewhere: the project's default W&B project
+        logger = OmegaConf.to_container(OmegaConf.load(config_dir() / "logger" / "wandb.yaml"))["wandb"]
     run = wandb.init(project=logger["project"], entity=logger.get("entity"),
                      job_type="report", name=f"report:{sweep_dir.name}", dir=str(out_dir),
                      mode=wandb_mode(None))

@@ -30,7 +30,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -43,7 +43,7 @@ log = logging.getLogger(__name__)
 # Keys whose value does not change a run's result (where it is written, how fast, how it is
 # shown): left out of the variant name and of the config hash. A key covers its sub-keys.
 NON_RESULT_KEYS = (
-    "output_root", "num_workers", "threads", "force", "logger",
+    "output_root", "num_workers", "threads", "force", "logger", "paths",
     "trainer.enable_progress_bar", "data.cache_dir", "data.workers",
 )
 # Keys that change the result but are named elsewhere in the path (or by the dataset label).
@@ -95,8 +95,11 @@ def variant_name(overrides: Sequence[str], data_path: str | None) -> str:
 
 def config_hash(cfg: DictConfig) -> str:
     """A digest of the resolved config minus :data:`NON_RESULT_KEYS`; ``data.path`` counts as
-    its absolute path, so the same folder named two ways is the same run."""
-    resolved = OmegaConf.to_container(cfg, resolve=True)
+    its absolute path, so the same folder named two ways is the same run, and the run's own
+    paths (interpolated into callbacks) count as placeholders."""
+    cfg = cfg.copy()
+    cfg.paths.run_dir, cfg.paths.variant = "<run_dir>", "<variant>"
+    resolved = OmegaConf.to_container(cfg, resolve=True, enum_to_str=True)
     for key in NON_RESULT_KEYS:
         *parents, leaf = key.split(".")
         section = resolved
@@ -179,6 +182,39 @@ def check(run_dir: Path, digest: str, *, force: bool = False) -> dict[str, Any] 
     return None
 
 
+def bind(cfg: DictConfig, run_dir: Path) -> DictConfig:
+    """``cfg`` with ``paths`` set to this run's directory (callbacks and loggers write there)."""
+    cfg = cfg.copy()
+    cfg.paths.run_dir, cfg.paths.variant = str(run_dir), run_dir.parent.name
+    return cfg
+
+
+def run_once(
+    run_dir: Path, cfg: DictConfig, overrides: Sequence[str],
+    fit: Callable[[DictConfig, Sequence[str]], dict[str, Any]],
+) -> tuple[dict[str, Any], bool]:
+    """Run ``fit(bound config, overrides)`` under the directory's rules: ``(summary, skipped)``.
+
+    Claims the directory (:class:`RunInProgress`), applies :func:`check` (a finished run of the
+    same config is skipped, one of another refused with :class:`RunConflict`), then logs to its
+    ``train.log``, records the config and fits. DDP replicas other than rank 0 only fit.
+    """
+    digest = config_hash(cfg)
+    with claim(run_dir):
+        done = check(run_dir, digest, force=bool(cfg.force)) if is_global_zero() else None
+        with run_log(run_dir):
+            if done is not None:
+                message = f"skipping {run_dir}: finished with the same config (force=true to train again)"
+                log.info(message)
+                print(message)
+                return done, True
+            bound = bind(cfg, run_dir)
+            if is_global_zero():
+                (run_dir / "error.txt").unlink(missing_ok=True)
+                record_config(run_dir, bound, overrides)
+            return fit(bound, overrides), False
+
+
 def readable_checkpoint(path: Path) -> bool:
     """Whether a checkpoint loads; one cut short by a kill mid-write is set aside, not resumed."""
     import torch
@@ -195,9 +231,9 @@ def readable_checkpoint(path: Path) -> bool:
 def record_config(run_dir: Path, cfg: DictConfig, overrides: Sequence[str]) -> None:
     """Write the run's config and overrides into ``.hydra/``, where Hydra users look for them
     (Hydra's own writing is off: it would happen before :func:`claim` and :func:`check`)."""
-    from ecgtricks.io import atomic_write_bytes
+    from ecgtricks.files import atomic_write_bytes
 
-    atomic_write_bytes(run_dir / ".hydra" / "config.yaml", OmegaConf.to_yaml(cfg).encode())
+    atomic_write_bytes(run_dir / ".hydra" / "config.yaml", OmegaConf.to_yaml(cfg, resolve=False).encode())
     atomic_write_bytes(run_dir / ".hydra" / "overrides.yaml",
                        OmegaConf.to_yaml(OmegaConf.create(list(overrides))).encode())
 

@@ -1,7 +1,8 @@
-"""Experiment trackers: W&B (offline without credentials or network), TensorBoard, CSV.
+"""Experiment trackers, configured as named ``_target_`` entries of ``configs/logger``: W&B
+(offline without credentials or network), TensorBoard, CSV (always, beside the others).
 
-Every run also writes CSV logs. A W&B run's group is the experiment and its variant (the trick
-combination), so the W&B UI aggregates a combination's folds into mean and spread.
+A W&B run's group is the experiment and its variant (the trick combination), so the W&B UI
+aggregates a combination's folds into mean and spread; a failed run is closed as failed.
 """
 
 from __future__ import annotations
@@ -43,49 +44,46 @@ def _has_credentials() -> bool:
         return False
 
 
-def build_loggers(
-    cfg: Any, run_dir: Path, *, group: str, job_type: str, tags: list[str], config: dict[str, Any]
-) -> list[Any]:
-    """The Lightning loggers of a run: CSV always, plus the configured tracker."""
-    from pytorch_lightning.loggers import CSVLogger
+def wandb_logger(
+    *, project: str, save_dir: str, group: str, job_type: str, tags: Any = (), entity: str | None = None,
+    mode: str | None = None, **kwargs: Any,
+) -> Any:
+    """A Lightning ``WandbLogger`` named ``group/job_type`` (None when W&B is disabled).
 
-    loggers: list[Any] = [CSVLogger(str(run_dir), name="logs", version="")]
-    kind = str(cfg.kind)
-    if kind == "csv":
-        return loggers
-    if kind == "tensorboard":
-        from pytorch_lightning.loggers import TensorBoardLogger
-
-        try:
-            loggers.append(TensorBoardLogger(str(run_dir), name="tensorboard", version=""))
-        except ModuleNotFoundError as exc:
-            raise ConfigError("logger=tensorboard needs `pip install tensorboard`") from exc
-        return loggers
-    if kind != "wandb":
-        raise ConfigError(f"logger.kind={kind!r} must be wandb, tensorboard or csv")
+    The ``_target_`` of ``configs/logger/wandb.yaml``: the mode follows :func:`wandb_mode`, so a
+    run without credentials or network logs offline into its directory.
+    """
     from pytorch_lightning.loggers import WandbLogger
 
-    mode = wandb_mode(cfg.get("mode"))
+    mode = wandb_mode(mode)
     if mode == "disabled":
-        return loggers
-    loggers.append(
-        WandbLogger(
-            project=str(cfg.project), entity=cfg.get("entity"), group=group, job_type=job_type, tags=tags,
-            name=f"{group}/{job_type}", save_dir=str(run_dir), config=config, mode=mode,
-        )
-    )
+        return None
+    logger = WandbLogger(project=project, entity=entity, group=group, job_type=job_type,
+                         tags=sorted(str(t) for t in tags), name=f"{group}/{job_type}",
+                         save_dir=save_dir, mode=mode, **kwargs)
     if mode in ("offline", "dryrun"):
-        log.info("W&B is offline; upload later with: wandb sync %s", run_dir / "wandb" / "offline-run-*")
-    return loggers
+        log.info("W&B is offline; upload later with: wandb sync %s", Path(save_dir) / "wandb" / "offline-run-*")
+    return logger
 
 
-def log_final(loggers: list[Any], summary: dict[str, Any], thresholds: dict[str, float]) -> None:
-    """The final summary and thresholds into W&B's run summary, then close the run."""
+def wandb_entry(loggers: dict[str, Any] | None) -> dict[str, Any] | None:
+    """The logger entry whose ``_target_`` is :func:`wandb_logger` (None: the run did not use W&B)."""
+    target = f"{__name__}.wandb_logger"
+    return next((dict(e) for e in (loggers or {}).values()
+                 if isinstance(e, dict) and e.get("_target_") == target), None)
+
+
+def close(loggers: list[Any], summary: dict[str, Any] | None, thresholds: dict[str, float] | None = None) -> None:
+    """Close the W&B runs: with the final summary and thresholds, or marked failed (no summary)."""
     from pytorch_lightning.loggers import WandbLogger
 
     for logger in loggers:
-        if isinstance(logger, WandbLogger):
-            run = logger.experiment
-            run.summary.update({k: v for k, v in summary.items() if isinstance(v, (int, float, str))})
-            run.summary.update({f"thresholds/{code}": value for code, value in thresholds.items()})
-            run.finish()
+        if not isinstance(logger, WandbLogger) or logger._experiment is None:
+            continue
+        run = logger.experiment
+        if summary is None:
+            run.finish(exit_code=1)
+            continue
+        run.summary.update({k: v for k, v in summary.items() if isinstance(v, (int, float, str))})
+        run.summary.update({f"thresholds/{code}": value for code, value in (thresholds or {}).items()})
+        run.finish()
