@@ -1,6 +1,8 @@
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,6 +23,28 @@ def reference_dir() -> Path:
     if not REFERENCE.is_dir():
         pytest.skip(f"shared reference tables not found at {REFERENCE}")
     return REFERENCE
+
+
+@pytest.fixture(scope="session")
+def compose() -> Callable[..., Any]:
+    """``compose(*overrides)``: the composed ``train`` config, as ``python -m ecgtricks.train``
+    composes it (Hydra stays initialised for the session, so ``without=`` can re-compose)."""
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
+    from hydra.core.global_hydra import GlobalHydra
+
+    from ecgtricks import config  # noqa: F401 (registers the schema)
+    from ecgtricks.paths import config_dir
+
+    GlobalHydra.instance().clear()
+    context = initialize_config_dir(config_dir=str(config_dir()), version_base="1.3")
+    context.__enter__()
+
+    def composed(*overrides: str, hydra: bool = False) -> Any:
+        return hydra_compose("train", overrides=list(overrides), return_hydra_config=hydra)
+
+    yield composed
+    context.__exit__(None, None, None)
 
 
 @pytest.fixture(autouse=True)

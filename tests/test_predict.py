@@ -8,26 +8,22 @@ from pathlib import Path
 import numpy as np
 import pytest
 import scipy.io
-from hydra import compose, initialize_config_dir
 
+from ecgtricks import rundir
 from ecgtricks.challenge_io import read_output
 from ecgtricks.evaluate import main as evaluate_main
 from ecgtricks.modeldir import load_ensemble, load_model_dir
-from ecgtricks.paths import config_dir
 from ecgtricks.predict import main as predict_main
-from ecgtricks.train import train
+from ecgtricks.training.fit import fit
 
 
 @pytest.fixture(scope="module")
-def trained(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path) -> Path:
+def trained(tmp_path_factory: pytest.TempPathFactory, samples_dir: Path, compose) -> Path:
     root = tmp_path_factory.mktemp("runs")
-    with initialize_config_dir(str(config_dir()), version_base="1.3"):
-        for fold, tune in ((0, True), (1, False)):
-            cfg = compose("train", overrides=[
-                "debug=smoke", "data=folder", f"data.path={samples_dir}", f"fold={fold}",
-                f"postprocess.tune_thresholds={tune}", "trainer.max_epochs=2",
-            ])
-            train(cfg, root / f"fold{fold}")
+    for fold, tune in ((0, True), (1, False)):
+        cfg = compose("debug=smoke", "data=folder", f"data.path={samples_dir}", f"fold={fold}",
+                      f"postprocess.tune_thresholds={tune}", "trainer.max_epochs=2")
+        fit(rundir.bind(cfg, root / f"fold{fold}"))
     return root
 
 

@@ -240,17 +240,17 @@ def test_kill_9_mid_training_then_resume_equals_an_uninterrupted_run(tmp_path: P
 
 
 def test_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ecgtricks import io
+    from ecgtricks import files
 
     target = tmp_path / "summary.json"
-    io.atomic_write_json(target, {"a": 1})
+    files.atomic_write_json(target, {"a": 1})
 
     def crash(*_args, **_kwargs):
         raise OSError("disk died")
 
     monkeypatch.setattr(os, "replace", crash)
     with pytest.raises(OSError):
-        io.atomic_write_json(target, {"a": 2})
+        files.atomic_write_json(target, {"a": 2})
     assert json.loads(target.read_text()) == {"a": 1}  # the finished file is untouched
     assert [p.name for p in tmp_path.iterdir()] == ["summary.json"]  # no temporary left behind
 

@@ -9,11 +9,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
 from ecgtricks import rundir
-from ecgtricks.paths import config_dir
 
 SMOKE = ["debug=smoke", "data.n_records=64", "data.limit=64", "fold=0"]
 
@@ -39,35 +37,45 @@ def _leaves(node: object, prefix: str = "") -> list[tuple[str, object]]:
     return [(prefix[:-1], node)]
 
 
-def _other(value: object) -> str:
+def _others(value: object) -> list[str]:
+    """Other values for a key, to try in turn until one fits the schema."""
     if isinstance(value, bool):
-        return str(not value).lower()
+        return [str(not value).lower()]
     if isinstance(value, int | float):
-        return str(value * 2 + 1)
+        return [str(value * 2 + 1)]
     if isinstance(value, list):
-        return "[" + ",".join(map(str, value[:-1] or [1])) + "]"
+        return ["[" + ",".join(map(str, value[:-1] or [1])) + "]"]
     if value is None:
-        return "7"
-    return f"{value}x"
+        return ["7", "[x]", "{type: scale, method: robust}"]
+    from ecgtricks import config
+
+    choices = [c.value for enum in config.Choice.__subclasses__() for c in enum if c.value != value]
+    return [f"{value}x", *choices]
 
 
-def test_one_list_names_directories_and_hashes() -> None:
+def test_one_list_names_directories_and_hashes(compose) -> None:
     """Every config key, changed on the command line: it leaves the variant and the hash alone
     exactly when it is a non-result key (``fold`` names its own level of the path; ``data.path``
     appears as its dataset label). The directory name and the config hash cannot drift apart."""
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        base = compose("train")
-        base_hash = rundir.config_hash(base)
-        assert rundir.variant_name([], None) == "default"
-        leaves = [(k, v) for k, v in _leaves(OmegaConf.to_container(base)) if v != {}]
-        assert len(leaves) > 60
-        for key, value in leaves:
-            override = f"{key}={_other(value)}"
-            cfg = compose("train", overrides=[override])
-            variant = rundir.variant_name([override], OmegaConf.select(cfg, "data.path"))
-            non_result = not rundir.is_result_key(key)
-            assert (rundir.config_hash(cfg) == base_hash) == non_result, key
-            assert (variant == "default") == (non_result or key == "fold"), (key, variant)
+    base = compose()
+    base_hash = rundir.config_hash(base)
+    assert rundir.variant_name([], None) == "default"
+    leaves = [(k, v) for k, v in _leaves(OmegaConf.to_container(base, enum_to_str=True)) if v != {}]
+    assert len(leaves) > 60
+    for key, value in leaves:
+        for other in _others(value):
+            override = f"{key}={other}"
+            try:
+                cfg = compose(override)
+                break
+            except Exception:  # not a value of this key's type or choices: try the next
+                continue
+        else:
+            raise AssertionError(f"no other value composes for {key}")
+        variant = rundir.variant_name([override], OmegaConf.select(cfg, "data.path"))
+        non_result = not rundir.is_result_key(key)
+        assert (rundir.config_hash(cfg) == base_hash) == non_result, key
+        assert (variant == "default") == (non_result or key == "fold"), (key, variant)
     assert not rundir.is_result_key("logger.project") and rundir.is_result_key("loggers")
 
 

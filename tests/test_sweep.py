@@ -26,9 +26,10 @@ def train(args: list[str], cwd: Path, wandb_mode: str = "disabled") -> subproces
                           capture_output=True, text=True, timeout=600)
 
 
-def offline_run_record(run_dir: Path):
-    """The run record (project, group, job type, tags) of an offline W&B run: the .wandb file is
-    a LevelDB-style log of protobuf records behind a 7-byte W&B header."""
+def offline_run_record(run_dir: Path, kind: str = "run"):
+    """The ``kind`` record (``run``: project, group, job type, tags; ``exit``: exit code) of an
+    offline W&B run: the .wandb file is a LevelDB-style log of protobuf records behind a 7-byte
+    W&B header."""
     from wandb.proto import wandb_internal_pb2
 
     (path,) = run_dir.glob("wandb/offline-run-*/run-*.wandb")
@@ -37,16 +38,16 @@ def offline_run_record(run_dir: Path):
         if block - pos % block < 7:  # block trailer
             pos += block - pos % block
             continue
-        _, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
+        _, length, chunk = struct.unpack("<IHB", data[pos : pos + 7])
         buffer += data[pos + 7 : pos + 7 + length]
         pos += 7 + length
-        if kind in (1, 4):  # a full record, or the last piece of one
+        if chunk in (1, 4):  # a full record, or the last piece of one
             record = wandb_internal_pb2.Record()
             record.ParseFromString(buffer)
             buffer = b""
-            if record.WhichOneof("record_type") == "run":
-                return record.run
-    raise AssertionError(f"no run record in {path}")
+            if record.WhichOneof("record_type") == kind:
+                return getattr(record, kind)
+    raise AssertionError(f"no {kind} record in {path}")
 
 
 @pytest.mark.slow
@@ -111,6 +112,16 @@ def test_a_failed_job_leaves_the_others_finished(tmp_path: Path) -> None:
 
 
 @pytest.mark.slow
+def test_a_job_failing_in_training_closes_its_wandb_run_as_failed(tmp_path: Path) -> None:
+    proc = train(["-m", *SMALL, "+callbacks.broken._target_=builtins.dict", f"output_root={tmp_path}"],
+                 tmp_path, wandb_mode="offline")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    (error,) = tmp_path.rglob("error.txt")
+    assert "AttributeError" in error.read_text()  # a dict is no Lightning callback: fails in fit
+    assert offline_run_record(error.parent, "exit").exit_code == 1
+
+
+@pytest.mark.slow
 def test_submitit_local_launcher_runs_a_job(tmp_path: Path) -> None:
     pytest.importorskip("hydra_plugins.hydra_submitit_launcher")
     proc = train(["-m", "hydra/launcher=submitit_local", "hydra.launcher.timeout_min=5", *SMALL,
@@ -119,13 +130,8 @@ def test_submitit_local_launcher_runs_a_job(tmp_path: Path) -> None:
     assert len(list(tmp_path.rglob("summary.json"))) == 1
 
 
-def test_slurm_launcher_config_requeues() -> None:
-    from hydra import compose, initialize_config_dir
-
-    from ecgtricks.paths import config_dir
-
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        cfg = compose("train", overrides=["hydra/launcher=slurm"], return_hydra_config=True)
+def test_slurm_launcher_config_requeues(compose) -> None:
+    cfg = compose("hydra/launcher=slurm", hydra=True)
     launcher = cfg.hydra.launcher
     assert launcher._target_.endswith("SlurmLauncher")
     assert launcher.max_num_timeout >= 1 and launcher.gpus_per_node == 1
@@ -149,15 +155,11 @@ def test_reference_from_overrides_and_statistics() -> None:
     assert paired_test({0: 1.0}, {1: 1.0})[2] == 0
 
 
-def test_config_hash_ignores_settings_that_do_not_change_the_result() -> None:
-    from hydra import compose, initialize_config_dir
-
-    from ecgtricks.paths import config_dir
+def test_config_hash_ignores_settings_that_do_not_change_the_result(compose) -> None:
     from ecgtricks.rundir import config_hash
 
     def digest(*overrides: str) -> str:
-        with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-            return config_hash(compose("train", overrides=list(overrides)))
+        return config_hash(compose(*overrides))
 
     plain = digest()
     assert digest("num_workers=4", "data.workers=8", "data.cache_dir=/elsewhere", "trainer.enable_progress_bar=false") == plain

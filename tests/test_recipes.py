@@ -8,13 +8,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hydra import compose, initialize_config_dir
 from omegaconf import OmegaConf
 
+from ecgtricks import rundir
 from ecgtricks.labels import SCORED_CLASSES
-from ecgtricks.models import create_model
+from ecgtricks.models import build_model
 from ecgtricks.paths import config_dir
-from ecgtricks.train import available_tricks, compose_without, train
+from ecgtricks.recipes import available_tricks, compose_without
+from ecgtricks.training.fit import fit
 
 TRICKS = available_tricks()
 FINAL = [
@@ -26,11 +27,6 @@ ALL = sorted({
     *FINAL, "bandpass_filter", "all_negative", "squeeze_excite", "resnext", "resnest", "bottleneck",
     "class_weight", "input_mixup",
 })
-
-
-def composed(*overrides: str) -> Any:
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        return compose("train", overrides=list(overrides))
 
 
 def flat(cfg: Any) -> dict[str, Any]:
@@ -48,8 +44,7 @@ def flat(cfg: Any) -> dict[str, Any]:
 
 
 def n_params(cfg: Any) -> int:
-    model_cfg = OmegaConf.to_container(cfg.model, resolve=True)
-    net = create_model(model_cfg.pop("name"), in_channels=len(cfg.data.leads), num_classes=len(SCORED_CLASSES), **model_cfg)
+    net = build_model(cfg.model, len(cfg.data.leads), len(SCORED_CLASSES))
     return sum(p.numel() for p in net.parameters())
 
 
@@ -62,8 +57,8 @@ def test_every_trick_of_the_paper_has_a_config_with_a_two_line_comment() -> None
 
 
 @pytest.mark.parametrize("name", ALL)
-def test_trick_touches_only_its_own_keys(name: str) -> None:
-    base, on = flat(composed()), flat(composed(f"+trick={name}"))
+def test_trick_touches_only_its_own_keys(name: str, compose) -> None:
+    base, on = flat(compose()), flat(compose(f"+trick={name}"))
     changed = {k for k in base.keys() | on.keys() if base.get(k) != on.get(k)}
     assert changed, f"{name} changes nothing"
     assert f"tricks.{name}" in changed
@@ -71,23 +66,22 @@ def test_trick_touches_only_its_own_keys(name: str) -> None:
     assert changed <= trick_keys, f"{name} changed keys outside its file: {changed - trick_keys}"
 
 
-def test_tricks_stack_and_the_paper_recipe_is_exact() -> None:
-    stacked = composed("+trick=[squeeze_excite,manifold_mixup]")
+def test_tricks_stack_and_the_paper_recipe_is_exact(compose) -> None:
+    stacked = compose("+trick=[squeeze_excite,manifold_mixup]")
     assert set(stacked.tricks) == {"squeeze_excite", "manifold_mixup"}
     assert stacked.model.se_reduction == 4 and stacked.augment.mixup == "manifold"
-    recipe = composed("experiment=dsail2020")
+    recipe = compose("experiment=dsail2020")
     assert sorted(recipe.tricks) == sorted(FINAL)
     assert n_params(recipe) == 3_370_968
-    assert n_params(composed()) == 245_496  # the baseline network
+    assert n_params(compose()) == 245_496  # the baseline network
 
 
 @pytest.mark.parametrize("drop", ["dropout", "wide", "chunking"])
-def test_without_removes_exactly_one_trick_from_the_recipe(drop: str) -> None:
-    with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
-        full = compose("train", overrides=["experiment=dsail2020"])
-        cfg = compose("train", overrides=["experiment=dsail2020", f"without={drop}"])
-        reduced = compose_without(cfg, ["experiment=dsail2020", f"without={drop}"])
-        baseline = compose("train")
+def test_without_removes_exactly_one_trick_from_the_recipe(drop: str, compose) -> None:
+    full = compose("experiment=dsail2020")
+    cfg = compose("experiment=dsail2020", f"without={drop}")
+    reduced = compose_without(cfg, ["experiment=dsail2020", f"without={drop}"])
+    baseline = compose()
     assert sorted(reduced.tricks) == sorted(set(FINAL) - {drop})
     dropped_keys = set(flat(OmegaConf.load(config_dir() / "trick" / f"{drop}.yaml"))) - {f"tricks.{drop}"}
     f_full, f_red, f_base = flat(full), flat(reduced), flat(baseline)
@@ -126,16 +120,16 @@ def test_describe_prints_tricks_network_params_and_flops(tmp_path: Path) -> None
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ALL)
-def test_one_epoch_with_each_trick(name: str, tmp_path: Path) -> None:
-    cfg = composed("debug=smoke", f"+trick={name}", "data.n_records=64", "data.limit=64", "seed=1")
-    summary = train(cfg, tmp_path, [f"+trick={name}"])
+def test_one_epoch_with_each_trick(name: str, tmp_path: Path, compose) -> None:
+    cfg = compose("debug=smoke", f"+trick={name}", "data.n_records=64", "data.limit=64", "seed=1")
+    summary = fit(rundir.bind(cfg, tmp_path / "fold0"), [f"+trick={name}"])
     assert summary["epochs"] == 1 and summary["n_val"] > 0
     assert -1.0 <= summary["challenge_score"] <= 1.0
-    assert (tmp_path / "model" / "model.json").is_file()
+    assert (tmp_path / "fold0" / "model" / "model.json").is_file()
 
 
 @pytest.mark.slow
-def test_one_epoch_with_the_whole_recipe(tmp_path: Path) -> None:
-    cfg = composed("experiment=dsail2020", "debug=smoke", "data.n_records=64", "data.limit=64")
-    summary = train(cfg, tmp_path, ["experiment=dsail2020"])
+def test_one_epoch_with_the_whole_recipe(tmp_path: Path, compose) -> None:
+    cfg = compose("experiment=dsail2020", "debug=smoke", "data.n_records=64", "data.limit=64")
+    summary = fit(rundir.bind(cfg, tmp_path / "fold0"), ["experiment=dsail2020"])
     assert summary["checkpoint"] == "best" and summary["thresholds_saved"] == "tuned"

@@ -156,3 +156,8 @@ def test_registry() -> None:
         create_model("nope")
     with pytest.raises(ConfigError, match="unexpected keyword"):
         create_model("resnet1d", depth=3)
+    # Block-specific options on another block are an error, not silently ignored.
+    with pytest.raises(ConfigError, match="radix does not apply to block='basic'"):
+        create_model("resnet1d", radix=2)
+    with pytest.raises(ConfigError, match="expansion does not apply to block='resnest'"):
+        create_model("resnet1d", block="resnest", expansion=4)

@@ -125,7 +125,7 @@ def test_throughput_counts_every_training_record_and_leaves_validation_out() -> 
     import pytorch_lightning as pl
     from torch.utils.data import DataLoader, TensorDataset
 
-    from ecgtricks.training.module import Throughput
+    from ecgtricks.training.callbacks import Throughput
 
     class Slow(pl.LightningModule):
         def __init__(self) -> None:
