@@ -54,3 +54,9 @@ def _isolated_cache(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytes
     monkeypatch.setenv("ECGTRICKS_CACHE", str(root))
     # No W&B unless a test asks for it (offline): runs stay fast and nothing leaves the machine.
     monkeypatch.setenv("WANDB_MODE", "disabled")
+
+
+@pytest.fixture(scope="session")
+def paper_split(reference_dir: Path) -> Path:
+    """The paper's own split.json (DSAIL_SNU, 10 folds), from the shared reference folder."""
+    return reference_dir / "dsail2020-split" / "split.json"

@@ -1,12 +1,14 @@
-"""Fetch the six PhysioNet/CinC Challenge 2020 training archives.
+"""Fetch the six PhysioNet/CinC Challenge 2020 training archives and the paper's split.
 
-    python -m ecgtricks.download DEST [--sources cpsc cpsc_extra ...] [--url-base URL]
+    python -m ecgtricks.download DEST [--sources cpsc cpsc_extra ...] [--url-base URL] [--split-only]
 
 Each archive is downloaded into ``DEST/archives/`` (resumable: an interrupted ``.part`` file is
 continued with an HTTP Range request), verified (its size against the server's, its MD5 where the
 challenge's is known, and the record count after extraction), then extracted safely (no paths
 outside the target) into ``DEST/<source>/`` through a temporary directory renamed into place.
-A source already extracted and verified is skipped. Then: ``data=challenge2020 data.path=DEST``.
+A source already extracted and verified is skipped. Then the paper's 10-fold split
+(``DEST/dsail2020_split.json``, checked against its pinned sha256) for ``split=dsail2020``.
+Train with ``data=challenge2020 data.path=DEST``.
 """
 
 from __future__ import annotations
@@ -20,12 +22,12 @@ import tarfile
 import urllib.error
 import urllib.request
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 
 from tqdm import tqdm
 
 from ecgtricks.console import setup_logging, user_errors
+from ecgtricks.data.sources import PAPER_SOURCES, SOURCES, Source
 from ecgtricks.errors import ECGTricksError
 from ecgtricks.files import atomic_write_json, built_once
 
@@ -34,23 +36,11 @@ log = logging.getLogger("ecgtricks.download")
 URL_BASE = "https://storage.googleapis.com/physionet-challenge-2020-12-lead-ecg-public/"
 
 
-@dataclass(frozen=True)
-class Source:
-    key: str
-    archive: str
-    records: int  # .hea files the archive holds (the challenge's published counts)
-    md5: str | None = None  # where the challenge published one
-
-
-SOURCES: dict[str, Source] = {s.key: s for s in (
-    Source("cpsc", "PhysioNetChallenge2020_Training_CPSC.tar.gz", 6877, "8180611b87209d3897b0735a56780204"),
-    Source("cpsc_extra", "PhysioNetChallenge2020_Training_2.tar.gz", 3453),
-    Source("incart", "PhysioNetChallenge2020_Training_StPetersburg.tar.gz", 74),
-    Source("ptb", "PhysioNetChallenge2020_Training_PTB.tar.gz", 516),
-    Source("ptbxl", "PhysioNetChallenge2020_Training_PTB-XL.tar.gz", 21837),
-    Source("georgia", "PhysioNetChallenge2020_Training_E.tar.gz", 10344),
-)}
-PAPER_SOURCES = ("cpsc", "cpsc_extra", "ptbxl", "georgia")  # what Min et al. trained on
+# The paper's own 10-fold split (config/split.json of its repository, BSD 2-Clause), pinned.
+SPLIT_URL = ("https://raw.githubusercontent.com/seonwoo-min/PhysioNet-Challange-2020/"
+             "b613698/config/split.json")
+SPLIT_SHA256 = "4dfc4bfe2e3bb5106b713c0a52a63ac34bd492ca931a06bc4b151ed6db69643a"
+SPLIT_FILE = "dsail2020_split.json"  # under DEST, where split=dsail2020 looks by default
 STAMP = ".verified.json"
 
 
@@ -88,6 +78,31 @@ def fetch(url: str, target: Path, *, progress: bool = True, chunk: int = 1 << 20
     if total is not None and size != total:
         raise ECGTricksError(f"{url}: got {size} bytes of {total}; run again to continue")
     part.replace(target)
+    return target
+
+
+def sha256sum(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        while block := f.read(1 << 20):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def fetch_split(dest: Path, url: str = SPLIT_URL, *, progress: bool = False) -> Path:
+    """The paper's split file as ``dest/dsail2020_split.json``, checked against its sha256."""
+    target = dest / SPLIT_FILE
+    if target.is_file() and sha256sum(target) == SPLIT_SHA256:
+        return target
+    dest.mkdir(parents=True, exist_ok=True)
+    download_to = target.with_name(target.name + ".new")
+    fetch(url, download_to, progress=progress)
+    digest = sha256sum(download_to)
+    if digest != SPLIT_SHA256:
+        download_to.replace(target.with_name(target.name + ".bad"))
+        raise ECGTricksError(f"{url}: sha256 {digest} is not the pinned {SPLIT_SHA256}; set aside as .bad")
+    download_to.replace(target)
+    log.info("the paper's split: %s", target)
     return target
 
 
@@ -154,10 +169,16 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--sources", nargs="+", default=list(SOURCES), choices=list(SOURCES),
                         help=f"default: all six; the paper used {' '.join(PAPER_SOURCES)}")
     parser.add_argument("--url-base", default=URL_BASE, help="a mirror holding the same archive names")
+    parser.add_argument("--split-url", default=SPLIT_URL, help="where the paper's split.json is fetched from")
+    parser.add_argument("--split-only", action="store_true", help="fetch only the paper's split file")
     parser.add_argument("--no-progress", action="store_true")
     args = parser.parse_args(argv)
     setup_logging()
+    if args.split_only:
+        print(f"the paper's split: {fetch_split(args.dest, args.split_url)}")
+        return 0
     dirs = download(args.dest, args.sources, args.url_base, progress=not args.no_progress)
+    fetch_split(args.dest, args.split_url)
     total = sum(json.loads((d / STAMP).read_text())["records"] for d in dirs)
     print(f"{total} records in {len(dirs)} sources under {args.dest}; "
           f"train with: python -m ecgtricks.train data=challenge2020 data.path={args.dest}")

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from ecgtricks.download import STAMP, Source, download, md5sum
+from ecgtricks.download import SPLIT_FILE, STAMP, Source, download, fetch_split, md5sum
 from ecgtricks.errors import ECGTricksError
 
 
@@ -109,6 +109,19 @@ def test_download_refuses_bad_checksums_counts_and_paths(tmp_path: Path, mirror)
     assert not list(tmp_path.rglob("escaped.hea"))
     with pytest.raises(ECGTricksError, match="unknown source"):
         download(tmp_path / "d", ["mitbih"], url, table=table, progress=False)
+
+
+def test_the_papers_split_is_fetched_and_checked(mirror, tmp_path: Path, paper_split: Path) -> None:
+    url, _, served = mirror
+    shutil.copyfile(paper_split, served / "split.json")
+    (served / "tampered.json").write_bytes(paper_split.read_bytes().replace(b"A0001", b"A0002", 1))
+    dest = tmp_path / "data"
+    assert fetch_split(dest, url + "split.json") == dest / SPLIT_FILE
+    assert (dest / SPLIT_FILE).read_bytes() == paper_split.read_bytes()
+    assert fetch_split(dest, url + "missing.json") == dest / SPLIT_FILE  # verified copy kept, no fetch
+    with pytest.raises(ECGTricksError, match="sha256 .* is not the pinned"):
+        fetch_split(tmp_path / "other", url + "tampered.json")
+    assert (tmp_path / "other" / (SPLIT_FILE + ".bad")).is_file() and not (tmp_path / "other" / SPLIT_FILE).exists()
 
 
 def test_no_network_is_one_clear_line(tmp_path: Path) -> None:

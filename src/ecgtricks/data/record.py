@@ -9,18 +9,12 @@ from pathlib import Path
 import numpy as np
 
 from ecgtricks.data.header import UNIT_SCALE_TO_MV, Header, read_header
+from ecgtricks.data.sources import SOURCES
 from ecgtricks.errors import RecordError
 
 # Record-name prefixes of the challenge databases (longest first so "HR" wins over a bare "H").
 SOURCE_PREFIXES: dict[str, str] = {
-    "SYN": "Synthetic",
-    "HR": "PTB-XL",
-    "JS": "Chapman-Ningbo",
-    "A": "CPSC",
-    "Q": "CPSC-Extra",
-    "I": "INCART",
-    "S": "PTB",
-    "E": "Georgia",
+    "SYN": "Synthetic", "JS": "Chapman-Ningbo", **{s.prefix: s.title for s in SOURCES.values()},
 }
 # Directory names used by the challenge archives, lower-cased, without punctuation.
 SOURCE_DIRECTORIES: dict[str, str] = {
