@@ -54,6 +54,7 @@ class Scheduler(Choice):
 class SplitName(Choice):
     kfold = "kfold"
     leave_one_source_out = "leave_one_source_out"
+    dsail2020 = "dsail2020"
 
 
 # "raise" is a keyword, so this one is built by name.
@@ -84,6 +85,7 @@ class DataConfig:
 @dataclass
 class SplitConfig:
     name: SplitName = MISSING
+    file: str | None = None  # split=dsail2020: the paper's split.json
 
 
 @dataclass
@@ -257,6 +259,8 @@ def check(cfg: DictConfig) -> None:
                           f"{[f.name for f in dataclasses.fields(schema)]}")
     if cfg.split.name == SplitName.kfold and not 0 <= cfg.fold < cfg.data.n_folds:
         raise ConfigError(f"fold={cfg.fold} is outside 0..{cfg.data.n_folds - 1} (data.n_folds={cfg.data.n_folds})")
+    if cfg.split.name == SplitName.dsail2020 and not 0 <= cfg.fold < 10:
+        raise ConfigError(f"fold={cfg.fold} is outside 0..9: split=dsail2020 has the paper's ten folds")
     for key in ("batch_size", "eval_batch_size", "data.n_folds"):
         if OmegaConf.select(cfg, key) < 1:
             raise ConfigError(f"{key}={OmegaConf.select(cfg, key)} must be >= 1")

@@ -13,7 +13,7 @@ import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ecgtricks.data.cache import ECGCache, build_cache
-from ecgtricks.data.folds import load_or_assign_folds, source_folds
+from ecgtricks.data.folds import load_or_assign_folds, paper_folds, source_folds
 from ecgtricks.data.preprocess import build_pipeline
 from ecgtricks.data.record import find_records
 from ecgtricks.errors import ConfigError
@@ -165,9 +165,11 @@ class ECGDataModule(pl.LightningDataModule):
         pin_memory: bool = False,
         seed: int = 0,
         split: str = "kfold",
+        split_file: str | None = None,
     ) -> None:
         super().__init__()
         self.split, self.held_out = split, None  # split and fold were checked with the config
+        self.split_file = split_file
         self.data_cfg, self.preprocess_cfg, self.fold = data_cfg, preprocess_cfg, fold
         self.batch_size, self.eval_batch_size = batch_size, eval_batch_size or batch_size
         self.window_s, self.num_workers = window_s, num_workers
@@ -191,13 +193,19 @@ class ECGDataModule(pl.LightningDataModule):
                     f"has one fold per source {self.sources}"
                 )
             self.held_out = self.sources[self.fold]
+        elif self.split == "dsail2020":
+            folds = paper_folds(self.split_file, cache.names)
+            unnamed = [n for n, f in zip(cache.names, folds, strict=True) if f < 0]
+            if unnamed:
+                log.warning("%d records are not in the paper's split %s and are left out: %s%s", len(unnamed),
+                            self.split_file, ", ".join(unnamed[:5]), " ..." if len(unnamed) > 5 else "")
         else:
             folds = load_or_assign_folds(
                 cache.directory.parent / "folds", cache.names, targets,
                 int(self.data_cfg.n_folds), int(self.data_cfg.fold_seed),
             )
         val = np.flatnonzero(folds == self.fold)
-        train = np.flatnonzero(folds != self.fold)
+        train = np.flatnonzero((folds != self.fold) & (folds >= 0))
         if not self.train_unlabelled:
             # Records with no scored label carry no positive target; the baseline leaves them out.
             train = train[targets[train].any(axis=1)]

@@ -1,4 +1,5 @@
-"""Deterministic multilabel-stratified K-fold assignment, shared by all runs of a dataset."""
+"""Fold assignment: multilabel-stratified K-fold (deterministic, shared by all runs of a dataset),
+leave one source out, and the paper's own ten folds read from its split file."""
 
 from __future__ import annotations
 
@@ -58,3 +59,27 @@ def source_folds(sources: Sequence[str]) -> tuple[np.ndarray, list[str]]:
     names = sorted(set(sources))
     index = {name: i for i, name in enumerate(names)}
     return np.array([index[s] for s in sources], dtype=np.int64), names
+
+
+PAPER_FOLDS = 10
+
+
+def paper_folds(split_file: str | Path, names: Sequence[str]) -> np.ndarray:
+    """Fold (0..9) of each record in the paper's ``split.json``; -1 for a name it does not list.
+
+    The file holds, per source, ``fold0`` ... ``fold9``: the names validated in that fold.
+    """
+    from ecgtricks.errors import ConfigError
+
+    path = Path(split_file)
+    if not path.is_file():
+        raise ConfigError(
+            f"split=dsail2020 needs the paper's split file, not found at {path}: fetch it with "
+            "`python -m ecgtricks.download DATA_PATH --split-only` or set split.file=PATH")
+    try:
+        sources = json.loads(path.read_text())
+        fold_of = {name: k for source in sources.values() for k in range(PAPER_FOLDS)
+                   for name in source[f"fold{k}"]}
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{path}: not the paper's split file ({type(exc).__name__}: {exc})") from None
+    return np.array([fold_of.get(name, -1) for name in names], dtype=np.int64)

@@ -50,6 +50,7 @@ def fit(cfg: DictConfig, overrides: Sequence[str] = ()) -> dict[str, Any]:
         cfg.data, cfg.preprocess, fold=cfg.fold, batch_size=cfg.batch_size,
         eval_batch_size=cfg.eval_batch_size, window_s=cfg.input.window_s, num_workers=cfg.num_workers,
         pin_memory=str(cfg.trainer.get("accelerator")) in ("gpu", "cuda"), seed=cfg.seed, split=str(cfg.split.name),
+        split_file=cfg.split.file,
     )
     datamodule.setup()
     module = ECGClassifier(
