@@ -6,6 +6,7 @@ Reference implementations "in the paper's style" (per record, per lead loops) ar
 same records in the same process, so the ratios do not depend on the machine.
 
     python scripts/bench.py [--records 1000] [--quick] [--device cuda]
+    python scripts/bench.py --only fullscale --twin-scale 1 --twin-dir /data/twin   # the 43,101 records
 """
 
 from __future__ import annotations
@@ -339,12 +340,98 @@ def bench_memory(tmp: Path, n_records: int) -> None:
         print(f"  training-run memory not measured: {exc.stderr[-500:]}")
 
 
+# ---------------------------------------------------------------------------- full scale (twin)
+
+
+def _tree_rss_mib(root: int) -> float:
+    """Resident memory of a process and all its descendants now (MiB), from /proc."""
+    children: dict[int, list[int]] = {}
+    rss: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if not entry.name.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry.name}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        pid = int(entry.name)
+        children.setdefault(int(fields[1]), []).append(pid)
+        rss[pid] = int(fields[21]) * os.sysconf("SC_PAGE_SIZE")
+    total, stack = 0, [root]
+    while stack:
+        pid = stack.pop()
+        total += rss.get(pid, 0)
+        stack += children.get(pid, [])
+    return total / 2**20
+
+
+def run_measured(cmd: list[str], env: dict[str, str], cwd: Path) -> tuple[float, float, str]:
+    """Wall seconds, sampled peak RSS of the whole process tree (MiB, every 0.1 s), stdout."""
+    started = time.perf_counter()
+    proc = subprocess.Popen(cmd, cwd=cwd, env={**os.environ, **env}, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True)
+    peak = 0.0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss_mib(proc.pid))
+        time.sleep(0.1)
+    out, err = proc.communicate()
+    seconds = time.perf_counter() - started
+    if proc.returncode:
+        raise RuntimeError(f"{' '.join(cmd)} failed:\n{err[-2000:]}")
+    return seconds, peak, out
+
+
+def _disk_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def bench_fullscale(tmp: Path, scale: float, twin_dir: Path | None, train_batches: int) -> None:
+    """The pipeline a user runs on the corpus, on the twin at ``scale``: generation, the
+    dsail2020 cache (time, memory of all processes, disk), its reuse, a fold's first training
+    step, a partial CPU epoch, a full validation pass, and a finished job run again. Targets are
+    issue 14's for scale 1."""
+    py = sys.executable
+    twin = twin_dir or tmp / f"twin-{scale}"
+    tag = f"twin x{scale}"
+    env = {"ECGTRICKS_CACHE": str(tmp / "fullscale-cache"), "WANDB_MODE": "disabled", "PYTHONWARNINGS": "ignore"}
+    manifest = twin / "twin.json"
+    if not (manifest.is_file() and json.loads(manifest.read_text()).get("complete")):
+        seconds, _, _ = run_measured([py, "-m", "ecgtricks.synthesize", str(twin), "--scale", str(scale),
+                                      "--no-progress"], env, tmp)
+        summary = json.loads(manifest.read_text())
+        report(f"{tag}: synthesize {summary['records']} records", summary["records"] / seconds, "records/s",
+               note=f"{seconds:.1f} s, {summary['bytes'] / 2**30:.2f} GiB on disk")
+    recipe = ["experiment=dsail2020", "data=challenge2020", f"data.path={twin}"]
+    seconds, peak, _ = run_measured([py, "-m", "ecgtricks.prepare", *recipe], env, tmp)
+    caches = tmp / "fullscale-cache" / "caches"
+    report(f"{tag}: dsail2020 cache build, wall", seconds, "s", "<= 180 (scale 1)")
+    report(f"{tag}: dsail2020 cache build, peak RSS of all processes", peak, "MiB", "<= 2048 (scale 1)")
+    report(f"{tag}: dsail2020 cache on disk", _disk_bytes(caches) / 2**30, "GiB")
+    seconds, _, _ = run_measured([py, "-m", "ecgtricks.prepare", *recipe], env, tmp)
+    report(f"{tag}: prepare that finds the cache built", seconds, "s", "<= 2")
+    train = [py, "-m", "ecgtricks.train", *recipe, "trainer.max_epochs=1", f"+trainer.limit_train_batches={train_batches}",
+             "trainer.enable_progress_bar=false", "logger=csv", f"output_root={tmp / 'fullscale-runs'}"]
+    seconds, peak, _ = run_measured(train, env, tmp)
+    summary = json.loads(next((tmp / "fullscale-runs").rglob("summary.json")).read_text())
+    report(f"{tag}: command to first training step (fold 0)", summary["first_step_s"], "s", "<= 30 (scale 1)")
+    report(f"{tag}: dsail2020 CPU training, {train_batches} batches of 128", summary["train_records_per_s"], "records/s")
+    report(f"{tag}: validation pass over fold 0 ({summary['n_val']} records)", summary["val_seconds"], "s",
+           note=f"{summary['n_val'] / summary['val_seconds']:.0f} records/s; run peak RSS {peak:.0f} MiB")
+    seconds, _, out = run_measured(train, env, tmp)
+    assert "skipping" in out, out[-500:]
+    report(f"{tag}: a finished sweep job run again (skipped)", seconds, "s", "<= 2")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (for tests)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda for the training-step figures")
-    parser.add_argument("--only", nargs="*", default=["data", "training", "metrics", "memory", "scaling"])
+    parser.add_argument("--only", nargs="*", default=["data", "training", "metrics", "memory", "scaling", "fullscale"])
+    parser.add_argument("--twin-scale", type=float, default=0.05, help="fullscale: the twin's scale (1 = 43,101 records)")
+    parser.add_argument("--twin-dir", type=Path, default=None, help="fullscale: an existing twin to use")
+    parser.add_argument("--train-batches", type=int, default=10, help="fullscale: training batches timed")
     parser.add_argument("--out", default="bench-results.json")
     args = parser.parse_args()
 
@@ -373,6 +460,8 @@ def main() -> None:
             bench_memory(tmp, args.records)
         if "scaling" in args.only:
             bench_scaling(tmp, args.quick)
+        if "fullscale" in args.only:
+            bench_fullscale(tmp, args.twin_scale, args.twin_dir, args.train_batches)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     RESULTS["wall_time_s"] = time.perf_counter() - started

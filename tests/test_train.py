@@ -40,6 +40,8 @@ def test_train_on_shared_samples_writes_summary_and_resumes(tmp_path: Path, samp
         assert key in summary
     assert -1.0 <= summary["challenge_score"] <= 1.0
     assert summary["train_records_per_s"] > 0
+    # from the command to the first step (imports, config, cache, model) and one validation pass
+    assert 0 < summary["first_step_s"] < summary["wall_time_s"] + 30 and 0 < summary["val_seconds"] < summary["wall_time_s"]
     assert set(summary["metrics"]) >= {"auroc", "auprc", "accuracy", "f_measure", "fbeta", "gbeta", "challenge_score"}
     preds = np.load(run_dir / "model" / "val_predictions.npz")
     assert preds["probabilities"].shape == (summary["n_val"], 24) == preds["labels"].shape

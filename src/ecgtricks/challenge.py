@@ -39,7 +39,7 @@ def train_all_folds(data_dir: Path, model_dir: Path, overrides: Sequence[str]) -
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         cfg = compose("train", overrides=base)
         if cfg.split.name == "leave_one_source_out":
-            from ecgtricks.data.datamodule import prepare_cache
+            from ecgtricks.data.cache import prepare_cache
 
             n_folds = len(set(prepare_cache(cfg.data, cfg.preprocess, progress=False).sources))
         else:

@@ -15,7 +15,7 @@ from ecgtricks.paths import config_dir
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
 @user_errors
 def main(cfg: DictConfig) -> None:
-    from ecgtricks.data.datamodule import prepare_cache
+    from ecgtricks.data.cache import prepare_cache
 
     started = time.perf_counter()
     cache = prepare_cache(cfg.data, cfg.preprocess)

@@ -146,6 +146,31 @@ def claim(run_dir: Path) -> Iterator[None]:
         handle.close()  # releases the lock
 
 
+def finished(run_dir: Path, cfg: DictConfig) -> dict[str, Any] | None:
+    """The summary of a finished run of this very config in ``run_dir``, read without claiming it
+    (a quick look before work; :func:`run_once` decides under the lock)."""
+    summary_path = run_dir / SUMMARY
+    if cfg.force or not summary_path.is_file():
+        return None
+    try:
+        summary = json.loads(summary_path.read_text())
+    except ValueError:
+        return None
+    return summary if summary.get("config_hash") == config_hash(cfg) else None
+
+
+def say_skipped(run_dir: Path, *, log_file: bool = True) -> str:
+    """Print (and append to the run's ``train.log``) that a finished run is skipped."""
+    import time
+
+    message = f"skipping {run_dir}: finished with the same config (force=true to train again)"
+    print(message)
+    if log_file:
+        with open(run_dir / "train.log", "a") as handle:
+            handle.write(f"[{time.strftime('%Y-%m-%d %H:%M:%S')}][{__name__}][INFO] - {message}\n")
+    return message
+
+
 def check(run_dir: Path, digest: str, *, force: bool = False) -> dict[str, Any] | None:
     """Apply the directory rules for a run of config ``digest``; call while holding :func:`claim`.
 
@@ -204,9 +229,7 @@ def run_once(
         done = check(run_dir, digest, force=bool(cfg.force)) if is_global_zero() else None
         with run_log(run_dir):
             if done is not None:
-                message = f"skipping {run_dir}: finished with the same config (force=true to train again)"
-                log.info(message)
-                print(message)
+                log.info(say_skipped(run_dir, log_file=False))
                 return done, True
             bound = bind(cfg, run_dir)
             if is_global_zero():

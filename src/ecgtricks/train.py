@@ -18,7 +18,7 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from ecgtricks import config, recipes, rundir  # noqa: F401 (config registers the schema)
+from ecgtricks import config, recipes, rundir  # config also registers the schema
 from ecgtricks.console import hydra_entry, quiet_lightning, user_errors
 from ecgtricks.files import atomic_write_bytes
 from ecgtricks.paths import config_dir
@@ -30,7 +30,12 @@ def run(cfg: DictConfig, overrides: list[str], run_dir: Path) -> float:
     """One job; returns the fold's validation challenge score (threshold 0.5)."""
     from ecgtricks.training.fit import fit
 
-    cfg = recipes.resolve(cfg, overrides)
+    cfg = recipes.resolve(cfg, overrides, check=False)
+    done = rundir.finished(run_dir, cfg)
+    if done is not None:  # its config was checked when it ran: a finished sweep job returns at once
+        rundir.say_skipped(run_dir)
+        return float(done["challenge_score"])
+    config.check(cfg)
     summary, skipped = rundir.run_once(run_dir, cfg, overrides, fit)
     if rundir.is_global_zero() and not skipped:
         print(

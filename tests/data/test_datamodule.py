@@ -86,3 +86,16 @@ def test_epoch_batches_shard_evenly_under_ddp(monkeypatch) -> None:
         shards.append([r.tolist() for _, r in sampler])
         assert len(shards[-1]) == len(sampler) == 3  # 6 batches over 2 replicas
     assert shards[0] + shards[1] != everything and sorted(shards[0] + shards[1]) == sorted(everything[:6])
+
+
+def test_evaluation_batches_hold_a_bounded_number_of_samples() -> None:
+    from ecgtricks.data.datamodule import length_sorted_batches
+
+    rng = np.random.default_rng(0)
+    lengths = np.concatenate([rng.integers(2_500, 30_000, 300), [900_000] * 3, [462_600]])  # + INCART
+    batches = length_sorted_batches(lengths, 32, max_samples=32 * 30_000)
+    assert sorted(i for b in batches for i in b) == list(range(len(lengths)))
+    for batch in batches:
+        assert len(batch) <= 32 and (len(batch) == 1 or len(batch) * lengths[batch].max() <= 32 * 30_000)
+    assert [len(b) for b in batches[-4:]] == [1, 1, 1, 1]  # each long record alone
+    assert max(len(b) for b in batches) == 32

@@ -31,9 +31,9 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from ecgtricks.data.leads import STANDARD_LEADS, order_leads
-from ecgtricks.data.preprocess import Pipeline
-from ecgtricks.data.record import duplicate_names, read_record
-from ecgtricks.errors import ECGTricksError, RecordError
+from ecgtricks.data.preprocess import Pipeline, build_pipeline
+from ecgtricks.data.record import duplicate_names, find_records, read_record
+from ecgtricks.errors import ConfigError, ECGTricksError, RecordError
 from ecgtricks.files import built_once
 
 log = logging.getLogger(__name__)
@@ -249,3 +249,46 @@ def build_cache(
     cache = ECGCache(final)
     cache.built = True
     return cache
+
+
+def resolve_data_dir(data_cfg: Any, cache_root: Path) -> Path:
+    """The records directory: ``data.path``, or the built-in synthetic dataset."""
+    if data_cfg.get("path"):
+        path = Path(str(data_cfg.path)).expanduser()
+        if not path.is_dir():
+            raise ConfigError(f"data.path={str(path)!r} is not a directory")
+        return path
+    from ecgtricks.data.synthetic import ensure_dataset
+
+    return ensure_dataset(cache_root / "datasets", n_records=int(data_cfg.n_records), seed=int(data_cfg.seed))
+
+
+def prepare_cache(data_cfg: Any, preprocess_cfg: Any, *, progress: bool = True) -> ECGCache:
+    """Find the records and build (or reuse) the preprocessed cache for a data config."""
+    from ecgtricks.paths import default_cache_root
+
+    cache_root = Path(str(data_cfg.cache_dir)).expanduser() if data_cfg.get("cache_dir") else default_cache_root()
+    data_dir = resolve_data_dir(data_cfg, cache_root)
+    sources = data_cfg.get("sources")
+    if sources:  # a tree of source directories (python -m ecgtricks.download): the chosen ones
+        missing = [s for s in sources if not (data_dir / s).is_dir()]
+        if missing:
+            raise ConfigError(f"data.sources: no directory {missing} under {data_dir} "
+                              f"(fetch them with python -m ecgtricks.download {data_dir} --sources ...)")
+        records = sorted(r for s in sources for r in find_records(data_dir / s))
+    else:
+        records = find_records(data_dir)
+    if data_cfg.get("limit"):
+        records = records[: int(data_cfg.limit)]
+    if not records:
+        raise ConfigError(f"no .hea records found under {data_dir}")
+    return build_cache(
+        records,
+        build_pipeline(preprocess_cfg),
+        cache_root / "caches",
+        name=data_dir.name,
+        leads=tuple(data_cfg.leads),
+        on_error=str(data_cfg.on_error),
+        workers=data_cfg.get("workers"),
+        progress=progress,
+    )

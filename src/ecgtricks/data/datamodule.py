@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterator, Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -12,10 +11,8 @@ import pytorch_lightning as pl
 import torch
 from torch.utils.data import DataLoader, Dataset, Sampler
 
-from ecgtricks.data.cache import ECGCache, build_cache
+from ecgtricks.data.cache import ECGCache, prepare_cache
 from ecgtricks.data.folds import load_or_assign_folds, paper_folds, source_folds
-from ecgtricks.data.preprocess import build_pipeline
-from ecgtricks.data.record import find_records
 from ecgtricks.errors import ConfigError
 from ecgtricks.labels import encode_labels
 
@@ -102,53 +99,21 @@ class WholeRecordBatches(Dataset):
         return torch.from_numpy(x), torch.from_numpy(self.targets[rows]), torch.from_numpy(lengths)
 
 
-def length_sorted_batches(lengths: np.ndarray, batch_size: int) -> list[list[int]]:
-    """Batches of similar length, so padding (and wasted compute) stays small."""
+def length_sorted_batches(lengths: np.ndarray, batch_size: int, max_samples: int | None = None) -> list[list[int]]:
+    """Batches of similar length, so padding (and wasted compute) stays small. With
+    ``max_samples``, a batch also holds at most that many padded samples per lead: long records
+    (30-minute INCART) come in smaller batches, down to one, so memory stays bounded."""
     order = np.argsort(lengths, kind="stable")
-    return [order[i : i + batch_size].tolist() for i in range(0, len(order), batch_size)]
-
-
-def resolve_data_dir(data_cfg: Any, cache_root: Path) -> Path:
-    """The records directory: ``data.path``, or the built-in synthetic dataset."""
-    if data_cfg.get("path"):
-        path = Path(str(data_cfg.path)).expanduser()
-        if not path.is_dir():
-            raise ConfigError(f"data.path={str(path)!r} is not a directory")
-        return path
-    from ecgtricks.data.synthetic import ensure_dataset
-
-    return ensure_dataset(cache_root / "datasets", n_records=int(data_cfg.n_records), seed=int(data_cfg.seed))
-
-
-def prepare_cache(data_cfg: Any, preprocess_cfg: Any, *, progress: bool = True) -> ECGCache:
-    """Find the records and build (or reuse) the preprocessed cache for a data config."""
-    from ecgtricks.paths import default_cache_root
-
-    cache_root = Path(str(data_cfg.cache_dir)).expanduser() if data_cfg.get("cache_dir") else default_cache_root()
-    data_dir = resolve_data_dir(data_cfg, cache_root)
-    sources = data_cfg.get("sources")
-    if sources:  # a tree of source directories (python -m ecgtricks.download): the chosen ones
-        missing = [s for s in sources if not (data_dir / s).is_dir()]
-        if missing:
-            raise ConfigError(f"data.sources: no directory {missing} under {data_dir} "
-                              f"(fetch them with python -m ecgtricks.download {data_dir} --sources ...)")
-        records = sorted(r for s in sources for r in find_records(data_dir / s))
-    else:
-        records = find_records(data_dir)
-    if data_cfg.get("limit"):
-        records = records[: int(data_cfg.limit)]
-    if not records:
-        raise ConfigError(f"no .hea records found under {data_dir}")
-    return build_cache(
-        records,
-        build_pipeline(preprocess_cfg),
-        cache_root / "caches",
-        name=data_dir.name,
-        leads=tuple(data_cfg.leads),
-        on_error=str(data_cfg.on_error),
-        workers=data_cfg.get("workers"),
-        progress=progress,
-    )
+    sorted_lengths = np.asarray(lengths)[order]
+    batches, start, counts = [], 0, np.arange(1, batch_size + 1)
+    while start < len(order):
+        size = min(batch_size, len(order) - start)
+        if max_samples is not None:  # padded to the longest, which is the last (sorted)
+            fits = counts[:size] * sorted_lengths[start : start + size] <= max_samples
+            size = max(1, int(np.flatnonzero(fits)[-1]) + 1 if fits.any() else 1)
+        batches.append(order[start : start + size].tolist())
+        start += size
+    return batches
 
 
 class ECGDataModule(pl.LightningDataModule):
@@ -224,7 +189,9 @@ class ECGDataModule(pl.LightningDataModule):
 
     def val_dataloader(self) -> DataLoader:
         ds = WholeRecordBatches(self.cache, self.val_idx, self.targets[self.val_idx])
-        return self._loader(ds, length_sorted_batches(self.cache.lengths[self.val_idx], self.eval_batch_size))
+        # As much memory as a batch of one-minute records, whatever the lengths.
+        budget = self.eval_batch_size * int(60 * self.cache.fs)
+        return self._loader(ds, length_sorted_batches(self.cache.lengths[self.val_idx], self.eval_batch_size, budget))
 
     def _loader(self, ds: Dataset, batches: Any) -> DataLoader:
         # batch_size=None: the sampler yields whole batches and the dataset gathers each at once.

@@ -12,9 +12,16 @@ from fractions import Fraction
 from typing import Any
 
 import numpy as np
-from scipy import signal as sps
 
 from ecgtricks.errors import ConfigError
+
+
+def _signal() -> Any:
+    """scipy.signal, imported on first use: it takes ~1 s, and validating a config (which builds
+    the pipeline) or reusing a cache must not pay it."""
+    from scipy import signal
+
+    return signal
 
 
 def _spec(step: Any) -> dict[str, Any]:
@@ -35,7 +42,7 @@ class Resample:
         if float(fs) == float(self.fs):
             return x, fs
         up, down = self.ratio(fs)
-        return sps.resample_poly(x, up, down, axis=-1).astype(np.float32, copy=False), float(self.fs)
+        return _signal().resample_poly(x, up, down, axis=-1).astype(np.float32, copy=False), float(self.fs)
 
 
 @dataclass(frozen=True)
@@ -56,10 +63,10 @@ class Notch:
         b, a = np.ones(1), np.ones(1)
         for f0 in self.freqs:
             if f0 < fs / 2:
-                bn, an = sps.iirnotch(f0, self.quality if self.quality else f0, fs=fs)
+                bn, an = _signal().iirnotch(f0, self.quality if self.quality else f0, fs=fs)
                 b, a = np.convolve(b, bn), np.convolve(a, an)
         if len(b) > 1:
-            x = sps.filtfilt(b, a, x, axis=-1)
+            x = _signal().filtfilt(b, a, x, axis=-1)
         return x.astype(np.float32, copy=False), fs
 
 
@@ -85,10 +92,10 @@ class Butterworth:
         nyquist = fs / 2
         high = min(self.high, 0.99 * nyquist) if self.high else None
         cutoff = {"bandpass": [self.low, high], "highpass": self.low, "lowpass": high}[self.kind]
-        sos = sps.butter(self.order, cutoff, btype=self.kind, fs=fs, output="sos")
+        sos = _signal().butter(self.order, cutoff, btype=self.kind, fs=fs, output="sos")
         # padlen bounded by the signal so very short records still filter instead of failing.
         padlen = None if x.shape[-1] > 3 * (2 * len(sos) + 1) else x.shape[-1] - 1
-        return sps.sosfiltfilt(sos, x, axis=-1, padlen=padlen).astype(np.float32, copy=False), fs
+        return _signal().sosfiltfilt(sos, x, axis=-1, padlen=padlen).astype(np.float32, copy=False), fs
 
 
 @dataclass(frozen=True)

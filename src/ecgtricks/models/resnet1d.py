@@ -76,6 +76,8 @@ class ResNet1d(nn.Module):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
+        if self.head.weight.is_meta:  # built for its shapes only (config checks): nothing to fill
+            return
         for m in self.modules():
             if isinstance(m, (nn.Conv1d, nn.Linear)):
                 nn.init.kaiming_normal_(m.weight, nonlinearity="relu")

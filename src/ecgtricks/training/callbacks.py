@@ -35,6 +35,9 @@ class Throughput(pl.Callback):
         self.history: list[dict[str, float]] = []
         self._started: float | None = None
         self._records = 0
+        self.first_step_s: float | None = None  # from the command (process start) to the first step
+        self.val_seconds: list[float] = []  # each validation pass (sanity check excluded)
+        self._val_started: float | None = None
 
     @staticmethod
     def _clock(trainer: pl.Trainer) -> float:
@@ -48,6 +51,10 @@ class Throughput(pl.Callback):
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule, batch: Any, batch_idx: int) -> None:
         if self._started is None:
             self._started = self._clock(trainer)
+        if self.first_step_s is None:
+            import ecgtricks
+
+            self.first_step_s = time.time() - ecgtricks.STARTED
 
     def on_train_batch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule, outputs: Any, batch: Any, batch_idx: int) -> None:
         self._records += len(batch[0]) * trainer.world_size
@@ -63,6 +70,12 @@ class Throughput(pl.Callback):
     def on_validation_epoch_start(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         if trainer.state.fn == "fit" and not trainer.sanity_checking:  # the epoch's training steps are over
             self._close(trainer)
+        self._val_started = None if trainer.sanity_checking else self._clock(trainer)
+
+    def on_validation_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
+        if self._val_started is not None:  # the pass and its metrics
+            self.val_seconds.append(self._clock(trainer) - self._val_started)
+            self._val_started = None
 
     def on_train_epoch_end(self, trainer: pl.Trainer, pl_module: pl.LightningModule) -> None:
         self._close(trainer)  # epochs without validation

@@ -100,6 +100,8 @@ def fit(cfg: DictConfig, overrides: Sequence[str] = ()) -> dict[str, Any]:
             "wall_time_s": time.perf_counter() - started,
             # The last epoch trained in this process (the first carries warm-up); null when resumed finished.
             "train_records_per_s": throughput.history[-1]["records_per_s"] if throughput and throughput.history else None,
+            "first_step_s": throughput.first_step_s if throughput else None,
+            "val_seconds": throughput.val_seconds[-1] if throughput and throughput.val_seconds else None,
             "n_train": int(len(datamodule.train_idx)),
             "n_val": int(len(datamodule.val_idx)),
             "split": str(cfg.split.name),
