@@ -33,6 +33,7 @@ import csv
 import io
 import json
 import logging
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -267,11 +268,32 @@ def _fmt(value: float, digits: int = 3, sign: bool = False) -> str:
     return f"{value:+.{digits}f}" if sign else f"{value:.{digits}f}"
 
 
+_TOKEN = re.compile(r",(?![^\[]*\])")  # commas between overrides, not inside [a,b] values
+
+
+def common_overrides(variants: Sequence[str]) -> list[str]:
+    """The overrides every variant shares (``data.path=...`` of a sweep), in their order."""
+    token_lists = [_TOKEN.split(v) for v in variants if v != "default"]
+    if len(token_lists) < len(variants) or not token_lists:
+        return []
+    shared = set.intersection(*(set(t) for t in token_lists))
+    return [t for t in token_lists[0] if t in shared]
+
+
+def short_variant(variant: str, common: Sequence[str]) -> str:
+    """A variant without the overrides shared by every run of the report."""
+    rest = [t for t in _TOKEN.split(variant) if t not in set(common)]
+    return ",".join(rest) or "default"
+
+
 def to_markdown(rows: Sequence[dict[str, Any]], per_class: dict[str, np.ndarray], sweep_dir: Path) -> str:
     referenced = {r["reference"] for r in rows}
+    common = common_overrides([r["variant"] for r in rows])
+    short = lambda name: short_variant(name, common)  # noqa: E731
     lines = [
         f"# Ablation report: `{sweep_dir}`",
         "",
+        *([f"Overrides of every run (left out of the names below): `{','.join(common)}`", ""] if common else []),
         "Challenge score (final official 2020 metric) of each fold's validation set, mean ± std",
         "over folds. *@0.5*: threshold 0.5. *Tuned, cross-fitted*: each fold scored with class-wise",
         "thresholds tuned on the pooled out-of-fold predictions of the other folds -- the honest",
@@ -288,12 +310,13 @@ def to_markdown(rows: Sequence[dict[str, Any]], per_class: dict[str, np.ndarray]
     ]
     for r in rows:
         if r["reference"]:
+            ref_experiment, _, ref_variant = r["reference"].partition("/")
             delta = (f"{_fmt(r['delta'], sign=True)} [{_fmt(r['delta_ci_low'], sign=True)}, "
-                     f"{_fmt(r['delta_ci_high'], sign=True)}] vs `{r['reference']}`")
+                     f"{_fmt(r['delta_ci_high'], sign=True)}] vs `{ref_experiment}/{short(ref_variant)}`")
         else:
             delta = "reference" if f"{r['experiment']}/{r['variant']}" in referenced else "–"
         lines.append(
-            f"| {r['experiment']} | `{r['variant']}` | {r['folds']} "
+            f"| {r['experiment']} | `{short(r['variant'])}` | {r['folds']} "
             f"| {_fmt(r['challenge_score_mean'])} ± {_fmt(r['challenge_score_std'])} "
             f"| {_fmt(r['score_crossfit_mean'])} ± {_fmt(r['score_crossfit_std'])} "
             f"| {_fmt(r['challenge_score_tuned_mean'])} ± {_fmt(r['challenge_score_tuned_std'])} "
@@ -305,7 +328,7 @@ def to_markdown(rows: Sequence[dict[str, Any]], per_class: dict[str, np.ndarray]
         "",
         "## Per-class F1 (pooled out-of-fold, saved thresholds)",
         "",
-        "| class | " + " | ".join(f"`{n}`" for n in names) + " |",
+        "| class | " + " | ".join(f"`{n.partition('/')[0]}/{short(n.partition('/')[2])}`" for n in names) + " |",
         "| --- |" + " --- |" * len(names),
     ]
     for j, name in enumerate(CLASS_NAMES):
@@ -344,7 +367,8 @@ def plot_delta(rows: Sequence[dict[str, Any]]) -> bytes:
 
     shown = [r for r in rows if r["reference"]]
     fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(shown), 1) + 1.2))
-    names = [f"{r['experiment']}/{r['variant']}" for r in shown]
+    common = common_overrides([r["variant"] for r in rows])
+    names = [f"{r['experiment']}/{short_variant(r['variant'], common)}" for r in shown]
     deltas = np.array([r["delta"] for r in shown], dtype=float)
     low = np.nan_to_num(deltas - np.array([r["delta_ci_low"] for r in shown], dtype=float))
     high = np.nan_to_num(np.array([r["delta_ci_high"] for r in shown], dtype=float) - deltas)
@@ -378,7 +402,8 @@ def plot_per_class_f1(per_class: dict[str, np.ndarray]) -> bytes:
         ax.text(j, i, "–" if np.isnan(value) else f"{value:.2f}", ha="center", va="center", fontsize=7,
                 color="black" if value > 0.6 else "white")
     ax.set_xticks(range(len(labels)), labels, rotation=90)
-    ax.set_yticks(range(len(names)), names)
+    common = common_overrides([n.partition("/")[2] for n in names])
+    ax.set_yticks(range(len(names)), [f"{n.partition('/')[0]}/{short_variant(n.partition('/')[2], common)}" for n in names])
     fig.colorbar(image, ax=ax, label="F1 (pooled out-of-fold)")
     data = _png(fig)
     plt.close(fig)
