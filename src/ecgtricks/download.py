@@ -27,20 +27,22 @@ from pathlib import Path
 from tqdm import tqdm
 
 from ecgtricks.console import setup_logging, user_errors
-from ecgtricks.data.sources import PAPER_SOURCES, SOURCES, Source
+from ecgtricks.data.sources import (
+    PAPER_SOURCES,
+    SOURCES,
+    SPLIT_FILE,
+    SPLIT_SHA256,
+    SPLIT_URL,
+    Source,
+)
 from ecgtricks.errors import ECGTricksError
-from ecgtricks.files import atomic_write_json, built_once
+from ecgtricks.files import atomic_write_json, built_once, sha256sum
 
 log = logging.getLogger("ecgtricks.download")
 
 URL_BASE = "https://storage.googleapis.com/physionet-challenge-2020-12-lead-ecg-public/"
 
 
-# The paper's own 10-fold split (config/split.json of its repository, BSD 2-Clause), pinned.
-SPLIT_URL = ("https://raw.githubusercontent.com/seonwoo-min/PhysioNet-Challange-2020/"
-             "b613698/config/split.json")
-SPLIT_SHA256 = "4dfc4bfe2e3bb5106b713c0a52a63ac34bd492ca931a06bc4b151ed6db69643a"
-SPLIT_FILE = "dsail2020_split.json"  # under DEST, where split=dsail2020 looks by default
 STAMP = ".verified.json"
 
 
@@ -79,14 +81,6 @@ def fetch(url: str, target: Path, *, progress: bool = True, chunk: int = 1 << 20
         raise ECGTricksError(f"{url}: got {size} bytes of {total}; run again to continue")
     part.replace(target)
     return target
-
-
-def sha256sum(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        while block := f.read(1 << 20):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def fetch_split(dest: Path, url: str = SPLIT_URL, *, progress: bool = False) -> Path:

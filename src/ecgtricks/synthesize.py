@@ -16,10 +16,10 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ecgtricks.console import setup_logging, user_errors
-from ecgtricks.data.sources import SOURCES
+from ecgtricks.data.sources import SOURCES, SPLIT_FILE, SPLIT_SHA256
 from ecgtricks.data.twin import synthesize
-from ecgtricks.download import SPLIT_FILE, SPLIT_SHA256, sha256sum
 from ecgtricks.errors import ECGTricksError
+from ecgtricks.files import sha256sum
 
 
 @user_errors

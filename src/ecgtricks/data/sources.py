@@ -66,6 +66,12 @@ SOURCES: dict[str, Source] = {s.key: s for s in (
 )}
 PAPER_SOURCES = ("cpsc", "cpsc_extra", "ptbxl", "georgia")  # what Min et al. trained on
 
+# The paper's own 10-fold split (config/split.json of its repository, BSD 2-Clause), pinned.
+SPLIT_URL = ("https://raw.githubusercontent.com/seonwoo-min/PhysioNet-Challange-2020/"
+             "b613698/config/split.json")
+SPLIT_SHA256 = "4dfc4bfe2e3bb5106b713c0a52a63ac34bd492ca931a06bc4b151ed6db69643a"
+SPLIT_FILE = "dsail2020_split.json"  # under DEST, where split=dsail2020 looks by default
+
 
 @dataclass(frozen=True)
 class DxCount:
