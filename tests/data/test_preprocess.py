@@ -78,3 +78,16 @@ def test_pipeline_from_config_order_and_spec() -> None:
         build_pipeline({"x": {"type": "wavelet"}})
     with pytest.raises(ConfigError, match="scaling method"):
         build_pipeline({"scale": {"method": "zscore"}})
+
+
+def test_a_long_record_is_processed_a_few_leads_at_a_time_with_the_same_result() -> None:
+    from ecgtricks.data.preprocess import Pipeline, build_pipeline
+
+    pipeline = build_pipeline({"resample": {"type": "resample", "fs": 500},
+                               "notch": {"type": "notch", "freqs": [50, 60]},
+                               "scale": {"type": "scale", "method": "standard"}})
+    x = np.random.default_rng(0).standard_normal((12, Pipeline.LONG_SAMPLES + 1000)).astype(np.float32)
+    grouped, fs = pipeline(x, 257.0)
+    whole, fs_whole = pipeline._apply(x, 257.0)
+    assert fs == fs_whole == 500 and grouped.dtype == np.float32
+    np.testing.assert_array_equal(grouped, whole)
