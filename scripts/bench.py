@@ -44,8 +44,8 @@ def compose_config(overrides: list[str]) -> Any:
     """The ``train`` config for ``overrides``, as ``python -m ecgtricks.train`` composes it."""
     from hydra import compose, initialize_config_dir
 
-    from ecgtricks import config  # noqa: F401 (registers the schema)
-    from ecgtricks.paths import config_dir
+    from ecgtricks.runs import config  # noqa: F401 (registers the schema)
+    from ecgtricks.utils.paths import config_dir
 
     with initialize_config_dir(config_dir=str(config_dir()), version_base="1.3"):
         return compose("train", overrides=overrides)
@@ -123,7 +123,7 @@ def bench_data(tmp: Path, n_records: int, quick: bool) -> None:
     from ecgtricks.data.cache import build_cache
     from ecgtricks.data.preprocess import build_pipeline
     from ecgtricks.data.record import find_records
-    from ecgtricks.data.synthetic import generate_dataset
+    from ecgtricks.synth.builtin import generate_dataset
 
     _, seconds = timed(generate_dataset, tmp / "synthetic", n_records=n_records, seed=0)
     report(f"generator, {n_records} records", n_records / seconds, "records/s", f">= {1000 / 60:.1f}")
@@ -158,7 +158,7 @@ def bench_data(tmp: Path, n_records: int, quick: bool) -> None:
     from torch.utils.data import DataLoader
 
     from ecgtricks.data.datamodule import CropBatches, EpochBatches
-    from ecgtricks.labels import encode_labels
+    from ecgtricks.scoring.labels import encode_labels
 
     syn = build_cache(find_records(tmp / "synthetic"), build_pipeline({"resample": {"fs": 500}}),
                       tmp / "cache-syn", progress=False)
@@ -181,10 +181,10 @@ def bench_data(tmp: Path, n_records: int, quick: bool) -> None:
 def bench_training(device: str, quick: bool) -> None:
     import torch
 
-    from ecgtricks.config import as_dict
-    from ecgtricks.labels import SCORED_CLASSES
     from ecgtricks.models import forward_flops
+    from ecgtricks.scoring.labels import SCORED_CLASSES
     from ecgtricks.training.module import ECGClassifier
+    from ecgtricks.utils.conf import as_dict
 
     warnings.filterwarnings("ignore")
     cfg = compose_config(["experiment=dsail2020"])
@@ -248,8 +248,8 @@ def bench_training(device: str, quick: bool) -> None:
 
 
 def bench_metrics() -> None:
-    from ecgtricks.metrics import challenge_score
-    from ecgtricks.postprocess import tune_thresholds
+    from ecgtricks.scoring.metrics import challenge_score
+    from ecgtricks.scoring.postprocess import tune_thresholds
 
     rng = np.random.default_rng(0)
     for n in (4_300, 43_000):
@@ -271,11 +271,11 @@ def bench_scaling(tmp: Path, quick: bool) -> None:
     """How cache build and a training epoch grow with records (the demo's net, 2 threads)."""
     import torch
 
-    from ecgtricks import rundir
     from ecgtricks.data.cache import build_cache
     from ecgtricks.data.preprocess import build_pipeline
     from ecgtricks.data.record import find_records
-    from ecgtricks.data.synthetic import generate_dataset
+    from ecgtricks.runs import rundir
+    from ecgtricks.synth.builtin import generate_dataset
     from ecgtricks.training.fit import fit
 
     sizes = (300, 600) if quick else (300, 600, 1200)
@@ -449,7 +449,7 @@ def main() -> None:
             if "data" in args.only:
                 bench_data(tmp, args.records, args.quick)
             else:
-                from ecgtricks.data.synthetic import generate_dataset
+                from ecgtricks.synth.builtin import generate_dataset
 
                 generate_dataset(tmp / "synthetic", n_records=args.records, seed=0)
         if "training" in args.only:

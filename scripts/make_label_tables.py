@@ -1,8 +1,8 @@
-"""Regenerate ``src/ecgtricks/tables/*.csv`` from the PhysioNet/CinC 2020 reference files.
+"""Regenerate ``src/ecgtricks/scoring/tables/*.csv`` from the PhysioNet/CinC 2020 reference files.
 
 Usage::
 
-    python scripts/make_label_tables.py REFERENCE_DIR [--out src/ecgtricks/tables]
+    python scripts/make_label_tables.py REFERENCE_DIR [--out src/ecgtricks/scoring/tables]
 
 ``REFERENCE_DIR`` must hold the challenge's ``weights.csv`` (27x27 matrix with code headers)
 and ``dx_mapping_scored.csv``. The output is the project's own representation: a classes table
@@ -53,7 +53,7 @@ def read_mapping(path: Path) -> dict[str, tuple[str, str]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("reference_dir", type=Path)
-    parser.add_argument("--out", type=Path, default=_REPO / "src" / "ecgtricks" / "tables")
+    parser.add_argument("--out", type=Path, default=_REPO / "src" / "ecgtricks" / "scoring" / "tables")
     args = parser.parse_args(argv)
 
     codes, values = read_weights(args.reference_dir / "weights.csv")

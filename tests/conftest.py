@@ -33,8 +33,8 @@ def compose() -> Callable[..., Any]:
     from hydra import initialize_config_dir
     from hydra.core.global_hydra import GlobalHydra
 
-    from ecgtricks import config  # noqa: F401 (registers the schema)
-    from ecgtricks.paths import config_dir
+    from ecgtricks.runs import config  # noqa: F401 (registers the schema)
+    from ecgtricks.utils.paths import config_dir
 
     GlobalHydra.instance().clear()
     context = initialize_config_dir(config_dir=str(config_dir()), version_base="1.3")

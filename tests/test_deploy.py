@@ -32,7 +32,7 @@ def test_challenge_train_then_run_then_evaluate(tmp_path: Path, samples_dir: Pat
     assert not list(model.rglob("*.ckpt"))  # the shipped model holds no checkpoints
     ensemble = json.loads((model / "ensemble.json").read_text())
     assert "pooled out-of-fold predictions of the 3 fold models" in ensemble["thresholds_from"]
-    from ecgtricks.modeldir import load_ensemble
+    from ecgtricks.runs.modeldir import load_ensemble
 
     assert np.array_equal(load_ensemble(model).thresholds, ensemble["thresholds"])
     np.testing.assert_array_equal(load_ensemble(model, thresholds="retune").thresholds, ensemble["thresholds"])

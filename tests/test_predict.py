@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 import scipy.io
 
-from ecgtricks import rundir
-from ecgtricks.challenge_io import read_output
 from ecgtricks.evaluate import main as evaluate_main
-from ecgtricks.modeldir import load_ensemble, load_model_dir
 from ecgtricks.predict import main as predict_main
+from ecgtricks.runs import rundir
+from ecgtricks.runs.modeldir import load_ensemble, load_model_dir
+from ecgtricks.scoring.outputs import read_output
 from ecgtricks.training.fit import fit
 
 

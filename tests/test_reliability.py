@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ecgtricks.data.header import parse_header
-from ecgtricks.errors import ECGTricksError
+from ecgtricks.utils.errors import ECGTricksError
 
 SAMPLES = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "challenge-samples"
 BROKEN = {  # record name -> the problem its one-line error must name
@@ -214,7 +214,7 @@ def test_four_concurrent_prepares_build_the_cache_once(tmp_path: Path, samples_d
 
 @pytest.mark.slow
 def test_a_cache_build_killed_with_kill_9_leaves_nothing_behind_the_next_build(tmp_path: Path) -> None:
-    from ecgtricks.data.twin import synthesize
+    from ecgtricks.synth.twin import synthesize
 
     twin = synthesize(tmp_path / "twin", scale=0.02, seed=0, sources=["ptb", "ptbxl"], workers=1, progress=False)
     env = {**os.environ, "ECGTRICKS_CACHE": str(tmp_path / "cache"), "PYTHONWARNINGS": "ignore"}
@@ -263,7 +263,7 @@ def test_kill_9_mid_training_then_resume_equals_an_uninterrupted_run(tmp_path: P
 
 
 def test_writes_are_atomic(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from ecgtricks import files
+    from ecgtricks.utils import files
 
     target = tmp_path / "summary.json"
     files.atomic_write_json(target, {"a": 1})
@@ -307,7 +307,7 @@ def _peak_rss_of_build(records_dir: Path, cache: Path) -> float:
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs /proc (Linux) for peak RSS")
 def test_cache_build_memory_does_not_grow_with_the_dataset(tmp_path: Path) -> None:
-    from ecgtricks.data.synthetic import generate_dataset
+    from ecgtricks.synth.builtin import generate_dataset
 
     generate_dataset(tmp_path / "small", n_records=100, seed=0)
     generate_dataset(tmp_path / "large", n_records=600, seed=0)

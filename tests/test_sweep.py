@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgtricks.report import confidence_interval, holm, paired_test, split_overrides
+from ecgtricks.reporting.runs import split_overrides
+from ecgtricks.reporting.stats import confidence_interval, holm, paired_test
 
 SMALL = ["debug=smoke", "data.n_records=64", "data.limit=64"]
 
@@ -156,7 +157,7 @@ def test_reference_from_overrides_and_statistics() -> None:
 
 
 def test_config_hash_ignores_settings_that_do_not_change_the_result(compose) -> None:
-    from ecgtricks.rundir import config_hash
+    from ecgtricks.runs.rundir import config_hash
 
     def digest(*overrides: str) -> str:
         return config_hash(compose(*overrides))
@@ -167,10 +168,10 @@ def test_config_hash_ignores_settings_that_do_not_change_the_result(compose) -> 
 
 
 def test_crossfit_tunes_each_fold_on_the_others_only(tmp_path: Path) -> None:
-    from ecgtricks import metrics
-    from ecgtricks.modeldir import META, OOF
-    from ecgtricks.postprocess import apply_thresholds, tune_thresholds
-    from ecgtricks.report import collect, crossfit_scores
+    from ecgtricks.reporting.runs import collect, crossfit_scores
+    from ecgtricks.runs.modeldir import META, OOF
+    from ecgtricks.scoring import metrics
+    from ecgtricks.scoring.postprocess import apply_thresholds, tune_thresholds
 
     rng = np.random.default_rng(0)
     data = {}

@@ -30,7 +30,7 @@ def test_train_on_shared_samples_writes_summary_and_resumes(tmp_path: Path, samp
     args = ["-m", "ecgtricks.train", "debug=smoke", "data=folder", f"data.path={samples_dir}",
             f"output_root={tmp_path}", "fold=2"]
     first = run(args, tmp_path)
-    from ecgtricks.rundir import dataset_label
+    from ecgtricks.runs.rundir import dataset_label
 
     run_dir = tmp_path / "baseline" / f"data.path={dataset_label(samples_dir)},data=folder,debug=smoke" / "fold2"
     summary = json.loads((run_dir / "summary.json").read_text())
@@ -106,11 +106,11 @@ def test_built_wheel_carries_configs_and_trains(tmp_path: Path, samples_dir: Pat
     run(["-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q", "-w", str(dist), str(REPO)], REPO)
     wheel = next(dist.glob("ecgtricks-*.whl"))
     names = zipfile.ZipFile(wheel).namelist()
-    assert "ecgtricks/configs/train.yaml" in names and "ecgtricks/tables/weights_2020.csv" in names
+    assert "ecgtricks/configs/train.yaml" in names and "ecgtricks/scoring/tables/weights_2020.csv" in names
     site = tmp_path / "site"
     run(["-m", "pip", "install", "--no-deps", "-q", "--target", str(site), str(wheel)], tmp_path)
     env = {"PYTHONPATH": str(site)}  # ahead of the editable install
-    where = run(["-c", "import ecgtricks.paths as p; print(p.config_dir())"], tmp_path, env).stdout.strip()
+    where = run(["-c", "import ecgtricks.utils.paths as p; print(p.config_dir())"], tmp_path, env).stdout.strip()
     assert where == str(site / "ecgtricks" / "configs")
     run(["-m", "ecgtricks.train", "debug=smoke", "data=folder", f"data.path={samples_dir}",
          f"output_root={tmp_path / 'out'}"], tmp_path, env)

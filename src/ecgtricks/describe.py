@@ -8,10 +8,10 @@ from __future__ import annotations
 import hydra
 from omegaconf import DictConfig
 
-from ecgtricks import recipes
-from ecgtricks.config import as_dict
-from ecgtricks.console import hydra_entry, user_errors
-from ecgtricks.paths import config_dir
+from ecgtricks.runs import config, recipes  # noqa: F401 (config registers the schema)
+from ecgtricks.utils.conf import as_dict
+from ecgtricks.utils.console import hydra_entry, user_errors
+from ecgtricks.utils.paths import config_dir
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")
@@ -19,8 +19,8 @@ from ecgtricks.paths import config_dir
 def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
-    from ecgtricks.labels import SCORED_CLASSES
     from ecgtricks.models import build_model, forward_flops
+    from ecgtricks.scoring.labels import SCORED_CLASSES
 
     cfg = recipes.resolve(cfg, list(HydraConfig.get().overrides.task))
     model_cfg = as_dict(cfg.model)

@@ -20,11 +20,11 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from ecgtricks.challenge_io import load_labels, load_outputs
-from ecgtricks.console import user_errors
-from ecgtricks.errors import ECGTricksError
-from ecgtricks.files import atomic_write_bytes
-from ecgtricks.metrics import evaluate
+from ecgtricks.scoring.metrics import evaluate
+from ecgtricks.scoring.outputs import load_labels, load_outputs
+from ecgtricks.utils.console import user_errors
+from ecgtricks.utils.errors import ECGTricksError
+from ecgtricks.utils.files import atomic_write_bytes
 
 HEADER = "AUROC,AUPRC,Accuracy,F-measure,Fbeta-measure,Gbeta-measure,Challenge metric"
 _KEYS = ("auroc", "auprc", "accuracy", "f_measure", "fbeta", "gbeta", "challenge_score")

@@ -11,7 +11,7 @@ import argparse
 
 import torch
 
-from ecgtricks.console import setup_logging, user_errors
+from ecgtricks.utils.console import setup_logging, user_errors
 
 
 @user_errors
@@ -30,7 +30,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--threads", type=int, default=None)
     args = parser.parse_args(argv)
     setup_logging()
-    from ecgtricks.modeldir import predict_directory
+    from ecgtricks.runs.modeldir import predict_directory
 
     if args.threads:
         torch.set_num_threads(args.threads)

@@ -7,9 +7,9 @@ import time
 import hydra
 from omegaconf import DictConfig
 
-from ecgtricks import config  # noqa: F401 (registers the schema before Hydra composes)
-from ecgtricks.console import hydra_entry, user_errors
-from ecgtricks.paths import config_dir
+from ecgtricks.runs import config  # noqa: F401 (registers the schema before Hydra composes)
+from ecgtricks.utils.console import hydra_entry, user_errors
+from ecgtricks.utils.paths import config_dir
 
 
 @hydra.main(version_base="1.3", config_path=str(config_dir()), config_name="train")

@@ -15,11 +15,11 @@ import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
-from ecgtricks.console import setup_logging, user_errors
 from ecgtricks.data.sources import SOURCES, SPLIT_FILE, SPLIT_SHA256
-from ecgtricks.data.twin import synthesize
-from ecgtricks.errors import ECGTricksError
-from ecgtricks.files import sha256sum
+from ecgtricks.synth.twin import synthesize
+from ecgtricks.utils.console import setup_logging, user_errors
+from ecgtricks.utils.errors import ECGTricksError
+from ecgtricks.utils.files import sha256sum
 
 
 @user_errors

@@ -1,7 +1,7 @@
 """Train one fold: ``python -m ecgtricks.train [experiment=...] [+trick=...] fold=K``.
 
-:func:`run` resolves the recipe (:mod:`ecgtricks.recipes`), holds the run directory under its
-rules (:mod:`ecgtricks.rundir`: skip a finished run of the same config, refuse one of another,
+:func:`run` resolves the recipe (:mod:`ecgtricks.runs.recipes`), holds the run directory under its
+rules (:mod:`ecgtricks.runs.rundir`: skip a finished run of the same config, refuse one of another,
 one process at a time) and fits (:mod:`ecgtricks.training.fit`). Under ``-m`` (a sweep) a failed
 job writes ``error.txt`` into its directory and the others go on.
 """
@@ -18,10 +18,10 @@ from hydra.core.hydra_config import HydraConfig
 from hydra.types import RunMode
 from omegaconf import DictConfig, OmegaConf
 
-from ecgtricks import config, recipes, rundir  # config also registers the schema
-from ecgtricks.console import hydra_entry, quiet_lightning, user_errors
-from ecgtricks.files import atomic_write_bytes
-from ecgtricks.paths import config_dir
+from ecgtricks.runs import config, recipes, rundir  # config also registers the schema
+from ecgtricks.utils.console import hydra_entry, quiet_lightning, user_errors
+from ecgtricks.utils.files import atomic_write_bytes
+from ecgtricks.utils.paths import config_dir
 
 log = logging.getLogger("ecgtricks.train")
 

@@ -11,7 +11,7 @@ from ecgtricks.data.cache import build_cache
 from ecgtricks.data.datamodule import CropBatches, EpochBatches, WholeRecordBatches
 from ecgtricks.data.preprocess import build_pipeline
 from ecgtricks.data.record import find_records
-from ecgtricks.data.synthetic import generate_dataset
+from ecgtricks.synth.builtin import generate_dataset
 
 
 def small_cache(tmp_path: Path):

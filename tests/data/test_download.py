@@ -17,8 +17,9 @@ from pathlib import Path
 
 import pytest
 
-from ecgtricks.download import SPLIT_FILE, STAMP, Source, download, fetch_split, md5sum
-from ecgtricks.errors import ECGTricksError
+from ecgtricks.data.archives import STAMP, Source, download, fetch_split, md5sum
+from ecgtricks.data.sources import SPLIT_FILE
+from ecgtricks.utils.errors import ECGTricksError
 
 
 class RangeHandler(http.server.SimpleHTTPRequestHandler):

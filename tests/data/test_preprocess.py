@@ -5,7 +5,7 @@ import pytest
 from scipy import signal as sps
 
 from ecgtricks.data.preprocess import Butterworth, Notch, Resample, Scale, build_pipeline
-from ecgtricks.errors import ConfigError
+from ecgtricks.utils.errors import ConfigError
 
 RNG = np.random.default_rng(0)
 X = RNG.standard_normal((12, 3000)).astype(np.float32)

@@ -3,10 +3,10 @@ from __future__ import annotations
 import pytest
 import torch
 
-from ecgtricks.errors import ConfigError
 from ecgtricks.models import available_models, create_model
 from ecgtricks.models.blocks import GlobalAvgPool
 from ecgtricks.models.resnet1d import ResNet1d
+from ecgtricks.utils.errors import ConfigError
 
 DSAIL = dict(width=2, kernel_size=11, stride=4, shortcut="pool", dropout=0.3)
 # Each architecture option alone on the baseline, and two combinations with the paper's

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 import torch
 
-from ecgtricks.labels import weight_matrix
 from ecgtricks.models import create_model
+from ecgtricks.scoring.labels import weight_matrix
 from ecgtricks.training.chunking import chunk_starts, chunked_features
 from ecgtricks.training.losses import build_loss
 from ecgtricks.training.mixup import mixup

@@ -33,12 +33,15 @@ from tqdm.auto import tqdm
 from ecgtricks.data.leads import STANDARD_LEADS, order_leads
 from ecgtricks.data.preprocess import Pipeline, build_pipeline
 from ecgtricks.data.record import duplicate_names, find_records, read_record
-from ecgtricks.errors import ConfigError, ECGTricksError, RecordError
-from ecgtricks.files import built_once
+from ecgtricks.utils.errors import ConfigError, ECGTricksError, RecordError
+from ecgtricks.utils.files import built_once
 
 log = logging.getLogger(__name__)
 
 CACHE_VERSION = 1
+
+
+ON_ERROR = ("skip", "raise")  # what a bad record does: skip it (listed) or stop
 
 
 def _file_fingerprint(path: str) -> list[Any]:
@@ -213,9 +216,9 @@ def build_cache(
     ``on_error``: ``skip`` leaves bad records out and lists them in ``skipped.json`` and the
     log; ``raise`` stops at the first with a ``RecordError``.
     """
-    from ecgtricks.config import OnError
-
-    raise_on_error = OnError(on_error) == "raise"  # an unknown value is a ValueError naming it
+    if str(on_error) not in ON_ERROR:  # the schema's enum checks configs; this guards direct calls
+        raise ValueError(f"on_error={on_error!r}: expected one of {list(ON_ERROR)}")
+    raise_on_error = str(on_error) == "raise"
     records = [Path(r) for r in records]
     if not records:
         raise ECGTricksError(f"no records to cache for dataset {name!r}")
@@ -260,14 +263,14 @@ def resolve_data_dir(data_cfg: Any, cache_root: Path) -> Path:
         if not path.is_dir():
             raise ConfigError(f"data.path={str(path)!r} is not a directory")
         return path
-    from ecgtricks.data.synthetic import ensure_dataset
+    from ecgtricks.synth.builtin import ensure_dataset
 
     return ensure_dataset(cache_root / "datasets", n_records=int(data_cfg.n_records), seed=int(data_cfg.seed))
 
 
 def prepare_cache(data_cfg: Any, preprocess_cfg: Any, *, progress: bool = True) -> ECGCache:
     """Find the records and build (or reuse) the preprocessed cache for a data config."""
-    from ecgtricks.paths import default_cache_root
+    from ecgtricks.utils.paths import default_cache_root
 
     cache_root = Path(str(data_cfg.cache_dir)).expanduser() if data_cfg.get("cache_dir") else default_cache_root()
     data_dir = resolve_data_dir(data_cfg, cache_root)

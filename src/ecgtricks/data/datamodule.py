@@ -13,8 +13,8 @@ from torch.utils.data import DataLoader, Dataset, Sampler
 
 from ecgtricks.data.cache import ECGCache, prepare_cache
 from ecgtricks.data.folds import load_or_assign_folds, paper_folds, source_folds
-from ecgtricks.errors import ConfigError
-from ecgtricks.labels import encode_labels
+from ecgtricks.scoring.labels import encode_labels
+from ecgtricks.utils.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

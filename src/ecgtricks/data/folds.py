@@ -69,7 +69,7 @@ def paper_folds(split_file: str | Path, names: Sequence[str]) -> np.ndarray:
 
     The file holds, per source, ``fold0`` ... ``fold9``: the names validated in that fold.
     """
-    from ecgtricks.errors import ConfigError
+    from ecgtricks.utils.errors import ConfigError
 
     path = Path(split_file)
     if not path.is_file():

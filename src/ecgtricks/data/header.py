@@ -13,7 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ecgtricks.errors import RecordError
+from ecgtricks.utils.errors import RecordError
 
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 # gain[(baseline)][/units], e.g. "1000/mV", "1000.0(0)/mV", "200", "" (WFDB default 200)

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from ecgtricks.data.record import Record
-from ecgtricks.errors import RecordError
+from ecgtricks.utils.errors import RecordError
 
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
 

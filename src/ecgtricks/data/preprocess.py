@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgtricks.errors import ConfigError
+from ecgtricks.utils.errors import ConfigError
 
 
 def _signal() -> Any:

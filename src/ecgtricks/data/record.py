@@ -11,7 +11,7 @@ import numpy as np
 
 from ecgtricks.data.header import UNIT_SCALE_TO_MV, Header, read_header
 from ecgtricks.data.sources import SOURCES
-from ecgtricks.errors import RecordError
+from ecgtricks.utils.errors import RecordError
 
 # Record-name prefixes of the challenge databases (longest first so "HR" wins over a bare "H").
 SOURCE_PREFIXES: dict[str, str] = {

@@ -86,7 +86,7 @@ class DxCount:
 def dx_counts() -> tuple[DxCount, ...]:
     """Every diagnosis of the 2020 training data (27 scored codes, 84 unscored) with its count per
     source: the challenge's ``dx_mapping_scored.csv`` and ``dx_mapping_unscored.csv``."""
-    text = resources.files("ecgtricks.tables").joinpath("dx_counts_2020.csv").read_text()
+    text = resources.files("ecgtricks.scoring.tables").joinpath("dx_counts_2020.csv").read_text()
     return tuple(
         DxCount(row["code"], row["abbreviation"], row["description"], row["scored"] == "1",
                 {key: int(row[key]) for key in SOURCES})

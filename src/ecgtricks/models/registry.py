@@ -7,7 +7,8 @@ from typing import Any
 
 from torch import nn
 
-from ecgtricks.errors import ConfigError
+from ecgtricks.utils.conf import as_dict
+from ecgtricks.utils.errors import ConfigError
 
 _MODELS: dict[str, Callable[..., nn.Module]] = {}
 
@@ -23,8 +24,6 @@ def available_models() -> list[str]:
 
 def build_model(model_cfg: Any, in_channels: int, num_classes: int) -> nn.Module:
     """The network of a ``model`` config section (``name`` picks it, the rest are its options)."""
-    from ecgtricks.config import as_dict
-
     options = dict(as_dict(model_cfg))
     return create_model(options.pop("name"), in_channels=in_channels, num_classes=num_classes, **options)
 

@@ -20,26 +20,28 @@ from typing import Any
 import numpy as np
 from omegaconf import DictConfig
 
-from ecgtricks import rundir
-from ecgtricks.config import as_dict, instantiate_named
+from ecgtricks.runs import rundir
+from ecgtricks.runs.config import instantiate_named
+from ecgtricks.utils.conf import as_dict
 
 log = logging.getLogger("ecgtricks.train")
 
 
 def fit(cfg: DictConfig, overrides: Sequence[str] = ()) -> dict[str, Any]:
     """Fit on all folds but ``cfg.fold``, evaluate on it, and write the run's outputs into
-    ``cfg.paths.run_dir`` (a config bound by :func:`ecgtricks.rundir.bind`)."""
+    ``cfg.paths.run_dir`` (a config bound by :func:`ecgtricks.runs.rundir.bind`)."""
     import pytorch_lightning as pl
     import torch
 
-    from ecgtricks import metrics, tracking
     from ecgtricks.data.datamodule import ECGDataModule
-    from ecgtricks.files import atomic_write_json
-    from ecgtricks.labels import SCORED_CLASSES
-    from ecgtricks.modeldir import save_model_dir
-    from ecgtricks.postprocess import apply_thresholds, tune_thresholds
+    from ecgtricks.runs import tracking
+    from ecgtricks.runs.modeldir import save_model_dir
+    from ecgtricks.scoring import metrics
+    from ecgtricks.scoring.labels import SCORED_CLASSES
+    from ecgtricks.scoring.postprocess import apply_thresholds, tune_thresholds
     from ecgtricks.training.callbacks import Throughput
     from ecgtricks.training.module import ECGClassifier
+    from ecgtricks.utils.files import atomic_write_json
 
     started = time.perf_counter()
     run_dir = Path(cfg.paths.run_dir)

@@ -48,7 +48,7 @@ def build_loss(cfg: dict, class_counts: np.ndarray | list[int]) -> WeightedBCE:
         counts = np.maximum(np.asarray(class_counts, dtype=np.float64), 1.0)
         pos_weight = torch.tensor(np.sqrt(counts.max() / counts), dtype=torch.float32)
     if cfg.get("confusion_weight"):
-        from ecgtricks.labels import weight_matrix
+        from ecgtricks.scoring.labels import weight_matrix
 
         negative_cost = torch.tensor(1.0 - weight_matrix(), dtype=torch.float32)
     return WeightedBCE(pos_weight, negative_cost, float(cfg.get("no_label_weight", 0.5)))

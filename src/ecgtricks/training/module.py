@@ -17,9 +17,9 @@ import numpy as np
 import pytorch_lightning as pl
 import torch
 
-from ecgtricks import metrics
-from ecgtricks.labels import SCORED_CLASSES
 from ecgtricks.models import build_model
+from ecgtricks.scoring import metrics
+from ecgtricks.scoring.labels import SCORED_CLASSES
 from ecgtricks.training import optim
 from ecgtricks.training.chunking import chunked_features
 from ecgtricks.training.losses import build_loss
@@ -43,7 +43,7 @@ class ECGClassifier(pl.LightningModule):
         self.save_hyperparameters()
         self.net = build_model(model, in_channels, num_classes)
         self.optim_cfg = dict(optim)
-        # The schema (ecgtricks.config) has checked every choice; these are plain strings here.
+        # The schema (ecgtricks.runs.config) has checked every choice; these are plain strings here.
         self.augment = dict(augment or {"mixup": "none"})
         self.input_cfg = dict(input or {"mode": "crop"})
         self.threshold = threshold

@@ -1,0 +1,1 @@
+"""The ablation report: collecting runs, statistics, tables and pages."""

@@ -1,0 +1,68 @@
+"""The report's figures as PNG bytes: the Δ chart and the per-class F1 heat map."""
+
+from __future__ import annotations
+
+import io
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from ecgtricks.reporting.render import CLASS_NAMES, common_overrides, short_variant
+
+
+def _png(fig: Any) -> bytes:
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=120, bbox_inches="tight")
+    return buffer.getvalue()
+
+
+def plot_delta(rows: Sequence[dict[str, Any]]) -> bytes:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    shown = [r for r in rows if r["reference"]]
+    fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(shown), 1) + 1.2))
+    common = common_overrides([r["variant"] for r in rows])
+    names = [f"{r['experiment']}/{short_variant(r['variant'], common)}" for r in shown]
+    deltas = np.array([r["delta"] for r in shown], dtype=float)
+    low = np.nan_to_num(deltas - np.array([r["delta_ci_low"] for r in shown], dtype=float))
+    high = np.nan_to_num(np.array([r["delta_ci_high"] for r in shown], dtype=float) - deltas)
+    colors = ["tab:green" if d >= 0 else "tab:red" for d in deltas]
+    ax.barh(range(len(shown)), deltas, xerr=np.stack([low, high]) if shown else None, color=colors, capsize=3)
+    ax.set_yticks(range(len(shown)), names)
+    ax.axvline(0, color="black", lw=0.8)
+    ax.invert_yaxis()
+    ax.set_xlabel("Δ challenge score vs reference at threshold 0.5 (paired mean, 95 % CI)")
+    data = _png(fig)
+    plt.close(fig)
+    return data
+
+
+def plot_per_class_f1(per_class: dict[str, np.ndarray]) -> bytes:
+    """Variants x classes heat map of pooled out-of-fold F1, the value printed in each cell."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(per_class)
+    matrix = np.array([per_class[n] for n in names], dtype=float)
+    present = ~np.all(np.isnan(matrix), axis=0)  # classes with positives somewhere
+    matrix = matrix[:, present]
+    labels = [c for c, keep in zip(CLASS_NAMES, present, strict=True) if keep]
+    fig, ax = plt.subplots(figsize=(0.6 * len(labels) + 3, 0.5 * len(names) + 2.2))
+    image = ax.imshow(np.nan_to_num(matrix, nan=0.0), vmin=0, vmax=1, cmap="viridis", aspect="auto")
+    for i, j in np.ndindex(matrix.shape):
+        value = matrix[i, j]
+        ax.text(j, i, "–" if np.isnan(value) else f"{value:.2f}", ha="center", va="center", fontsize=7,
+                color="black" if value > 0.6 else "white")
+    ax.set_xticks(range(len(labels)), labels, rotation=90)
+    common = common_overrides([n.partition("/")[2] for n in names])
+    ax.set_yticks(range(len(names)), [f"{n.partition('/')[0]}/{short_variant(n.partition('/')[2], common)}" for n in names])
+    fig.colorbar(image, ax=ax, label="F1 (pooled out-of-fold)")
+    data = _png(fig)
+    plt.close(fig)
+    return data

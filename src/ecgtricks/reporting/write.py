@@ -1,0 +1,56 @@
+"""Writing a sweep's report (files in one folder) and logging it to W&B."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from ecgtricks.reporting.figures import plot_delta, plot_per_class_f1
+from ecgtricks.reporting.render import per_class_csv, to_csv, to_markdown
+from ecgtricks.reporting.rows import build_rows
+from ecgtricks.reporting.runs import Group, collect
+from ecgtricks.utils.errors import ECGTricksError
+from ecgtricks.utils.files import atomic_write_bytes
+
+log = logging.getLogger("ecgtricks.report")
+
+
+def write_report(sweep_dir: Path, out_dir: Path) -> tuple[list[dict[str, Any]], list[Group]]:
+    groups = collect(sweep_dir)
+    if not groups:
+        raise ECGTricksError(f"no finished runs (summary.json) below {sweep_dir}")
+    rows, per_class = build_rows(groups)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    atomic_write_bytes(out_dir / "ablation.md", to_markdown(rows, per_class, sweep_dir).encode())
+    atomic_write_bytes(out_dir / "ablation.csv", to_csv(rows).encode())
+    atomic_write_bytes(out_dir / "per_class_f1.csv", per_class_csv(per_class).encode())
+    atomic_write_bytes(out_dir / "delta.png", plot_delta(rows))
+    atomic_write_bytes(out_dir / "per_class_f1.png", plot_per_class_f1(per_class))
+    failed = sorted(sweep_dir.rglob("error.txt"))
+    if failed:
+        log.warning("%d failed runs (not in the report): %s", len(failed), ", ".join(str(f.parent) for f in failed))
+    return rows, groups
+
+
+def log_to_wandb(rows: Sequence[dict[str, Any]], groups: Sequence[Group], out_dir: Path, sweep_dir: Path) -> None:
+    """The table and figures as a W&B run of job type ``report``, in the runs' own project."""
+    import wandb
+    from omegaconf import OmegaConf
+
+    from ecgtricks.runs.tracking import wandb_entry, wandb_mode
+    from ecgtricks.utils.paths import config_dir
+
+    logger = wandb_entry(groups[0].config().get("logger"))
+    if logger is None:  # the runs logged elsewhere: the project's default W&B project
+        logger = OmegaConf.to_container(OmegaConf.load(config_dir() / "logger" / "wandb.yaml"))["wandb"]
+    run = wandb.init(project=logger["project"], entity=logger.get("entity"),
+                     job_type="report", name=f"report:{sweep_dir.name}", dir=str(out_dir),
+                     mode=wandb_mode(None))
+    run.log({
+        "ablation": wandb.Table(columns=list(rows[0]), data=[list(r.values()) for r in rows]),
+        "delta": wandb.Image(str(out_dir / "delta.png")),
+        "per_class_f1": wandb.Image(str(out_dir / "per_class_f1.png")),
+    })
+    run.finish()

@@ -1,0 +1,1 @@
+"""Run bookkeeping: the config schema, recipes, run directories, tracking and model directories."""

@@ -1,0 +1,1 @@
+"""Scoring of an edition of the challenge: class tables, metrics, output files, thresholds and ensembles."""

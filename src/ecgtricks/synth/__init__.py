@@ -1,0 +1,1 @@
+"""Data that ecgtricks makes: the ECG model, the twin of the challenge archives, the built-in dataset, the WFDB writer."""

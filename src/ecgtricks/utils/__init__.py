@@ -1,0 +1,1 @@
+"""Small shared utilities: errors, console, atomic files, package paths."""
