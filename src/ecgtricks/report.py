@@ -1,29 +1,15 @@
-"""The ablation report of a sweep: ``python -m ecgtricks.report SWEEP_DIR [--out DIR] [--wandb]``.
+"""The ablation report of a sweep: ``python -m ecgtricks.report SWEEP_DIR [--out DIR] [--rope R] [--wandb]``.
 
 Finds every finished run (``summary.json``) below SWEEP_DIR and groups them by experiment and
-variant (the run directory's name). Per group, over the folds it finished:
+variant (the run directory's name without ``seed=``: seeds are repetitions). Per variant, over
+its (seed, fold) runs: the challenge score at 0.5, tuned cross-fitted, tuned on its own fold
+(optimistic), pooled out-of-fold, AUROC and F1; against its reference (the same overrides
+without ``+trick``/``without``), the difference at threshold 0.5 with the corrected resampled
+t-test and its CI, Holm's adjustment, the Bayesian correlated t-test's probabilities for the
+ROPE and the minimum detectable effect (``ecgtricks.reporting``).
 
-* **score @0.5** -- the challenge score (final official 2020 metric) of each fold's validation
-  set at threshold 0.5, mean ± std over folds;
-* **tuned, cross-fitted** -- for each fold k, class-wise thresholds tuned on the pooled
-  out-of-fold predictions of the *other* folds, applied to fold k: an honest estimate of what
-  threshold tuning gives on unseen records (needs two folds or more);
-* **tuned on own fold (optimistic)** -- thresholds tuned on the very fold they score: an upper
-  bound, not an estimate;
-* **pooled OOF** -- all folds' out-of-fold predictions scored at once, each fold binarised with
-  the thresholds its model saved;
-* Δ against the group's reference at threshold 0.5: the paired mean difference over the folds
-  both finished, its 95 % confidence interval (t over the paired differences), the p-value
-  (Wilcoxon signed-rank from 6 pairs, paired t below) and ``p_holm``, Holm–Bonferroni-adjusted
-  over all groups compared with the same reference.
-
-The reference of a group is the group of the same experiment whose runs have the same
-result-changing overrides (read from the summaries) without any ``+trick``/``without`` item:
-the baseline for ``+trick=...``, the full recipe for ``without=...``. Classes are shown by the
-challenge's abbreviation and code (``AF 164889003``).
-
-Writes ``ablation.md``, ``ablation.csv``, ``per_class_f1.csv``, ``delta.png`` and
-``per_class_f1.png``.
+Writes ``ablation.md``, ``ablation.csv``, ``per_class_f1.csv``, ``delta.png``,
+``per_class_f1.png`` and ``report.html`` (one self-contained page) and prints the page's path.
 """
 
 from __future__ import annotations
@@ -32,7 +18,8 @@ import argparse
 from collections.abc import Sequence
 from pathlib import Path
 
-from ecgtricks.reporting.write import log_to_wandb, write_report
+from ecgtricks.reporting.stats import DEFAULT_ROPE
+from ecgtricks.reporting.write import FILES, log_to_wandb, write_report
 from ecgtricks.utils.console import setup_logging, user_errors
 from ecgtricks.utils.errors import ECGTricksError
 
@@ -43,14 +30,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("sweep_dir", type=Path, help="a directory of runs, e.g. outputs/ or a multirun dir")
     parser.add_argument("--out", type=Path, default=None, help="where to write (default: SWEEP_DIR)")
     parser.add_argument("--wandb", action="store_true", help="also log the table and figures to W&B")
+    parser.add_argument("--rope", type=float, default=DEFAULT_ROPE,
+                        help="half-width of the region of practical equivalence, in challenge score "
+                             f"(default {DEFAULT_ROPE})")
     args = parser.parse_args(argv)
     setup_logging()
     if not args.sweep_dir.is_dir():
         raise ECGTricksError(f"{args.sweep_dir} is not a directory")
     out_dir = args.out or args.sweep_dir
-    rows, groups = write_report(args.sweep_dir, out_dir)
+    if not args.rope >= 0:
+        raise ECGTricksError(f"--rope {args.rope} must be >= 0")
+    rows, groups = write_report(args.sweep_dir, out_dir, rope=args.rope)
     print((out_dir / "ablation.md").read_text())
-    print(f"-> {out_dir / 'ablation.md'}, ablation.csv, per_class_f1.csv, delta.png, per_class_f1.png")
+    print(f"-> {(out_dir / 'report.html').resolve()} (open in a browser); "
+          f"also {', '.join(f for f in FILES if f != 'report.html')} in {out_dir}")
     if args.wandb:
         log_to_wandb(rows, groups, out_dir, args.sweep_dir)
     return 0

@@ -17,25 +17,37 @@ def _png(fig: Any) -> bytes:
     return buffer.getvalue()
 
 
+_VERDICT_COLORS = {"better": "tab:green", "worse": "tab:red", "equivalent": "tab:blue",
+                   "undecided": "tab:gray"}
+
+
 def plot_delta(rows: Sequence[dict[str, Any]]) -> bytes:
+    """Δ of each variant against its reference: the mean (a point coloured by the verdict), its
+    95 % CI from the corrected standard error, and the ROPE as a grey band around 0."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     shown = [r for r in rows if r["reference"]]
-    fig, ax = plt.subplots(figsize=(7, 0.45 * max(len(shown), 1) + 1.2))
+    fig, ax = plt.subplots(figsize=(7.5, 0.45 * max(len(shown), 1) + 1.4))
     common = common_overrides([r["variant"] for r in rows])
     names = [f"{r['experiment']}/{short_variant(r['variant'], common)}" for r in shown]
     deltas = np.array([r["delta"] for r in shown], dtype=float)
     low = np.nan_to_num(deltas - np.array([r["delta_ci_low"] for r in shown], dtype=float))
     high = np.nan_to_num(np.array([r["delta_ci_high"] for r in shown], dtype=float) - deltas)
-    colors = ["tab:green" if d >= 0 else "tab:red" for d in deltas]
-    ax.barh(range(len(shown)), deltas, xerr=np.stack([low, high]) if shown else None, color=colors, capsize=3)
+    rope = float(shown[0]["rope"]) if shown else 0.0
+    ax.axvspan(-rope, rope, color="0.85", zorder=0, label=f"ROPE ±{rope:.3f}")
+    for i, r in enumerate(shown):
+        ax.errorbar(deltas[i], i, xerr=[[low[i]], [high[i]]], fmt="o", capsize=4,
+                    color=_VERDICT_COLORS.get(r["verdict"], "tab:gray"))
+        ax.annotate(r["verdict"], (deltas[i], i), textcoords="offset points", xytext=(0, 7),
+                    ha="center", fontsize=7, color="0.3")
     ax.set_yticks(range(len(shown)), names)
+    ax.set_ylim(len(shown) - 0.5, -0.7)
     ax.axvline(0, color="black", lw=0.8)
-    ax.invert_yaxis()
-    ax.set_xlabel("Δ challenge score vs reference at threshold 0.5 (paired mean, 95 % CI)")
+    ax.legend(loc="lower right", fontsize=7, frameon=False)
+    ax.set_xlabel("Δ challenge score vs reference at threshold 0.5 (mean, 95 % CI, corrected SE)")
     data = _png(fig)
     plt.close(fig)
     return data

@@ -8,26 +8,37 @@ from pathlib import Path
 from typing import Any
 
 from ecgtricks.reporting.figures import plot_delta, plot_per_class_f1
+from ecgtricks.reporting.page import to_html
 from ecgtricks.reporting.render import per_class_csv, to_csv, to_markdown
 from ecgtricks.reporting.rows import build_rows
 from ecgtricks.reporting.runs import Group, collect
+from ecgtricks.reporting.stats import DEFAULT_ROPE
 from ecgtricks.utils.errors import ECGTricksError
 from ecgtricks.utils.files import atomic_write_bytes
 
 log = logging.getLogger("ecgtricks.report")
 
 
-def write_report(sweep_dir: Path, out_dir: Path) -> tuple[list[dict[str, Any]], list[Group]]:
+FILES = ("ablation.md", "ablation.csv", "per_class_f1.csv", "delta.png", "per_class_f1.png", "report.html")
+
+
+def write_report(
+    sweep_dir: Path, out_dir: Path, rope: float = DEFAULT_ROPE
+) -> tuple[list[dict[str, Any]], list[Group]]:
+    """Write :data:`FILES` into ``out_dir`` (each atomically); returns the rows and groups."""
     groups = collect(sweep_dir)
     if not groups:
         raise ECGTricksError(f"no finished runs (summary.json) below {sweep_dir}")
-    rows, per_class = build_rows(groups)
+    rows, per_class = build_rows(groups, rope=rope)
     out_dir.mkdir(parents=True, exist_ok=True)
+    delta_png, per_class_png = plot_delta(rows), plot_per_class_f1(per_class)
     atomic_write_bytes(out_dir / "ablation.md", to_markdown(rows, per_class, sweep_dir).encode())
     atomic_write_bytes(out_dir / "ablation.csv", to_csv(rows).encode())
     atomic_write_bytes(out_dir / "per_class_f1.csv", per_class_csv(per_class).encode())
-    atomic_write_bytes(out_dir / "delta.png", plot_delta(rows))
-    atomic_write_bytes(out_dir / "per_class_f1.png", plot_per_class_f1(per_class))
+    atomic_write_bytes(out_dir / "delta.png", delta_png)
+    atomic_write_bytes(out_dir / "per_class_f1.png", per_class_png)
+    page = to_html(rows, per_class, sweep_dir, delta_png, per_class_png)
+    atomic_write_bytes(out_dir / "report.html", page.encode())
     failed = sorted(sweep_dir.rglob("error.txt"))
     if failed:
         log.warning("%d failed runs (not in the report): %s", len(failed), ", ".join(str(f.parent) for f in failed))
@@ -35,7 +46,7 @@ def write_report(sweep_dir: Path, out_dir: Path) -> tuple[list[dict[str, Any]], 
 
 
 def log_to_wandb(rows: Sequence[dict[str, Any]], groups: Sequence[Group], out_dir: Path, sweep_dir: Path) -> None:
-    """The table and figures as a W&B run of job type ``report``, in the runs' own project."""
+    """The summary table (the CSV's columns) and figures as a W&B run of job type ``report``, in the runs' own project."""
     import wandb
     from omegaconf import OmegaConf
 

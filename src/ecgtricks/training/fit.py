@@ -106,6 +106,7 @@ def fit(cfg: DictConfig, overrides: Sequence[str] = ()) -> dict[str, Any]:
             "val_seconds": throughput.val_seconds[-1] if throughput and throughput.val_seconds else None,
             "n_train": int(len(datamodule.train_idx)),
             "n_val": int(len(datamodule.val_idx)),
+            "seed": int(cfg.seed),  # runs differing only in seed are repetitions in the report
             "split": str(cfg.split.name),
             "held_out_source": datamodule.held_out,
             "n_parameters": int(sum(p.numel() for p in module.parameters())),
