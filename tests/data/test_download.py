@@ -134,6 +134,37 @@ def test_no_network_is_one_clear_line(tmp_path: Path) -> None:
     assert line.startswith("error: cannot reach") and "no network?" in line and "Traceback" not in proc.stderr
 
 
+def test_edition_2021_fetches_its_archives_by_template_into_the_same_layout(
+        tmp_path: Path, mirror, samples_dir: Path) -> None:
+    url, _, served = mirror
+    from ecgtricks.data.archives import archive_url
+    from ecgtricks.data.sources import SOURCES_2021
+
+    assert archive_url("http://m/{archive}/", "WFDB_Ga.tar.gz") == "http://m/WFDB_Ga.tar.gz/"
+    assert archive_url("http://m/a", "WFDB_Ga.tar.gz") == "http://m/a/WFDB_Ga.tar.gz"
+    assert sum(s.records for s in SOURCES_2021.values()) == 88253 and len(SOURCES_2021) == 8
+    assert SOURCES_2021["ningbo"].names()[::34904] == ["JS10647", "JS45551"]
+    names = sorted(samples_dir.glob("JS*.hea"))[:5]
+    archive = served / SOURCES_2021["chapman_shaoxing"].archive
+    with tarfile.open(archive, "w:gz") as tar:
+        for hea in names:
+            for ext in (".hea", ".mat"):
+                tar.add(hea.with_suffix(ext), arcname=f"WFDB_ChapmanShaoxing/{hea.stem}{ext}")
+    # the real table: the archive is fetched through the template and checked against 10,247
+    proc = subprocess.run([sys.executable, "-m", "ecgtricks.download", str(tmp_path / "d"), "--edition", "2021",
+                           "--sources", "chapman_shaoxing", "--url-base", url + "{archive}/", "--no-progress"],
+                          capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "5 records extracted" in proc.stderr and "10247 expected" in proc.stderr
+    assert (tmp_path / "d" / "archives" / archive.name).read_bytes() == archive.read_bytes()
+    # with the archive's own count, it lands where the twin writes it: DEST/chapman_shaoxing/
+    table = {"chapman_shaoxing": Source("chapman_shaoxing", archive.name, 5)}
+    (d,) = download(tmp_path / "e", ["chapman_shaoxing"], url + "{archive}", table=table, progress=False)
+    assert d == tmp_path / "e" / "chapman_shaoxing" and len(list(d.rglob("JS*.hea"))) == 5
+    proc = subprocess.run([sys.executable, "-m", "ecgtricks.download", str(tmp_path / "f"), "--sources", "ningbo",
+                           "--url-base", url], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 2 and "unknown source(s) ['ningbo']" in proc.stderr
+
+
 def _train(args: list[str], cwd: Path) -> subprocess.CompletedProcess:
     env = {**os.environ, "PYTHONWARNINGS": "ignore"}
     return subprocess.run([sys.executable, "-m", *args], cwd=cwd, env=env, capture_output=True, text=True, timeout=600)

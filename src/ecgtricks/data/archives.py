@@ -34,6 +34,18 @@ from ecgtricks.utils.files import atomic_write_json, built_once, sha256sum
 log = logging.getLogger("ecgtricks.data.archives")
 
 URL_BASE = "https://storage.googleapis.com/physionet-challenge-2020-12-lead-ecg-public/"
+# The 2021 archives (WFDB_*.tar.gz) as the 2021 challenge's download page served them; PhysioNet's
+# challenge-2021 v1.0.3 project holds the same records as loose files. Any mirror of the archive
+# names works: pass its base, or a template with {archive} where the name goes.
+URL_BASE_2021 = "https://pipelineapi.org:9555/api/download/physionettraining/{archive}/"
+URL_BASES = {2020: URL_BASE, 2021: URL_BASE_2021}
+
+
+def archive_url(url_base: str, archive: str) -> str:
+    """Where ``archive`` lies: ``url_base`` with ``{archive}`` filled in, or ``url_base/archive``."""
+    if "{archive}" in url_base:
+        return url_base.format(archive=archive)
+    return url_base.rstrip("/") + "/" + archive
 
 
 STAMP = ".verified.json"
@@ -125,7 +137,7 @@ def fetch_source(source: Source, dest: Path, url_base: str = URL_BASE, *, progre
     archives.mkdir(parents=True, exist_ok=True)
     archive = archives / source.archive
     if not archive.is_file():
-        fetch(url_base.rstrip("/") + "/" + source.archive, archive, progress=progress)
+        fetch(archive_url(url_base, source.archive), archive, progress=progress)
     if source.md5:
         digest = md5sum(archive)
         if digest != source.md5:

@@ -1,5 +1,5 @@
-"""The six Challenge 2020 training sources: what each archive holds (one place for the download,
-the synthetic twin and the paper's split).
+"""The Challenge training sources, 2020 (six archives) and 2021 (eight): what each archive holds
+(one place for the download, the synthetic twin and the paper's split).
 
 Facts from the challenge's published archives, its ``dx_mapping_*.csv`` tables (per-source class
 counts, ``tables/dx_counts_2020.csv``) and the paper's ``config/split.json`` (record names: every
@@ -9,7 +9,7 @@ number from 1 to the last, less the ``missing`` ones).
 from __future__ import annotations
 
 import csv
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import lru_cache
 from importlib import resources
 
@@ -26,12 +26,13 @@ class Source:
     fs: float = 500.0  # sampling rate (Hz) of every record
     missing: tuple[int, ...] = ()  # numbers from 1 to the last that no record has
     title: str = ""  # the name reports and leave-one-source-out use
+    start: int = 1  # the first record number (Ningbo continues Chapman-Shaoxing's JS numbers)
 
     def names(self) -> list[str]:
         """Every record name of the archive, in order (``Q0001``, ``Q0002``, ``Q0004`` ...)."""
-        last = self.records + len(self.missing)
+        last = self.start - 1 + self.records + len(self.missing)
         gone = set(self.missing)
-        return [f"{self.prefix}{i:0{self.digits}d}" for i in range(1, last + 1) if i not in gone]
+        return [f"{self.prefix}{i:0{self.digits}d}" for i in range(self.start, last + 1) if i not in gone]
 
 
 _CPSC_EXTRA_MISSING = (
@@ -65,6 +66,24 @@ SOURCES: dict[str, Source] = {s.key: s for s in (
            "Georgia", "E", 5, 500.0, (), "Georgia"),
 )}
 PAPER_SOURCES = ("cpsc", "cpsc_extra", "ptbxl", "georgia")  # what Min et al. trained on
+
+# The 2021 training set: the same six (as the 2021 challenge re-packed them, WFDB_*.tar.gz) plus
+# Chapman-Shaoxing and Ningbo, 500 Hz and 10 s, both named JS + 5 digits: Chapman-Shaoxing's 10,247
+# records lie in JS00001-JS10646 (which 399 numbers are unused is not among the published facts
+# used here; the twin numbers them without gaps), Ningbo's 34,905 are JS10647-JS45551, no gaps.
+_ARCHIVES_2021 = {
+    "cpsc": "WFDB_CPSC2018.tar.gz", "cpsc_extra": "WFDB_CPSC2018_2.tar.gz",
+    "incart": "WFDB_StPetersburg.tar.gz", "ptb": "WFDB_PTB.tar.gz", "ptbxl": "WFDB_PTBXL.tar.gz",
+    "georgia": "WFDB_Ga.tar.gz",
+}
+SOURCES_2021: dict[str, Source] = {
+    **{key: replace(SOURCES[key], archive=archive, md5=None) for key, archive in _ARCHIVES_2021.items()},
+    "chapman_shaoxing": Source("chapman_shaoxing", "WFDB_ChapmanShaoxing.tar.gz", 10247, None,
+                               "ChapmanShaoxing", "JS", 5, 500.0, (), "Chapman-Shaoxing"),
+    "ningbo": Source("ningbo", "WFDB_Ningbo.tar.gz", 34905, None, "Ningbo", "JS", 5, 500.0, (), "Ningbo",
+                     start=10647),
+}
+EDITION_SOURCES: dict[int, dict[str, Source]] = {2020: SOURCES, 2021: SOURCES_2021}
 
 # The paper's own 10-fold split (config/split.json of its repository, BSD 2-Clause), pinned.
 SPLIT_URL = ("https://raw.githubusercontent.com/seonwoo-min/PhysioNet-Challange-2020/"
