@@ -1,4 +1,5 @@
-"""The standard 12-lead order, and a record's signal put into a requested lead order."""
+"""The standard 12-lead order, the Challenge 2021 lead sets, and a record's signal put into a
+requested lead order."""
 
 from __future__ import annotations
 
@@ -10,6 +11,22 @@ from ecgtricks.data.record import Record
 from ecgtricks.utils.errors import RecordError
 
 STANDARD_LEADS = ("I", "II", "III", "aVR", "aVL", "aVF", "V1", "V2", "V3", "V4", "V5", "V6")
+# The reduced-lead sets of the 2021 challenge ("Will two do?"), by their number of leads.
+LEAD_SETS: dict[int, tuple[str, ...]] = {
+    12: STANDARD_LEADS,
+    6: ("I", "II", "III", "aVR", "aVL", "aVF"),
+    4: ("I", "II", "III", "V2"),
+    3: ("I", "II", "V2"),
+    2: ("I", "II"),
+}
+
+
+def lead_set(n: int | str) -> list[str]:
+    """The leads of the Challenge's ``n``-lead set (``leads=2`` -> ``[I, II]``)."""
+    try:
+        return list(LEAD_SETS[int(n)])
+    except (KeyError, ValueError):
+        raise ValueError(f"leads={n!r}: the lead sets are {sorted(LEAD_SETS, reverse=True)}") from None
 
 
 def order_leads(record: Record, leads: Sequence[str]) -> np.ndarray:

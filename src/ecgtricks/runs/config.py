@@ -176,6 +176,7 @@ class TrainConfig:
     name: str = MISSING
     fold: int = MISSING
     seed: int = MISSING
+    leads: int = MISSING  # the lead set: 12, 6, 4, 3 or 2 (data.leads follows it)
     threads: int | None = MISSING
     output_root: str = MISSING
     batch_size: int = MISSING
@@ -203,6 +204,10 @@ def register() -> None:
     """Store the schema under ``train_schema`` and add the resolvers the configs use; idempotent,
     and needed before Hydra composes (it runs on import of this module)."""
     ConfigStore.instance().store(name="train_schema", node=TrainConfig)
+    if not OmegaConf.has_resolver("lead_set"):
+        from ecgtricks.data.leads import lead_set
+
+        OmegaConf.register_new_resolver("lead_set", lead_set)
     if not OmegaConf.has_resolver("ecg_variant"):
         from ecgtricks.runs.rundir import variant_name
 
