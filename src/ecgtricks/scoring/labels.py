@@ -9,50 +9,53 @@ Abbreviations of the merged classes (:data:`ABBREVIATIONS`): the umbrella terms 
 (713427006 complete RBBB + 59118001 RBBB), ``PAC`` (284470004 PAC + 63593006 SVPB) and ``PVC``
 (427172004 PVC + 17338001 VPB). The per-code abbreviations of the challenge (``CRBBB``,
 ``SVPB``, ``VPB``, ...) are kept in :data:`CODE_ABBREVIATIONS`.
+
+The module-level names are those of the 2020 edition; :func:`encode_labels` and
+:func:`weight_matrix` take ``edition=2021`` for the 2021 scorer's 26 classes
+(:mod:`ecgtricks.scoring.editions`).
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
-from itertools import chain
 from pathlib import Path
 
 import numpy as np
 
+from ecgtricks.scoring.editions import NORMAL_CLASS, Edition
+from ecgtricks.scoring.editions import edition as _edition
+
 _TABLES = Path(__file__).resolve().parent / "tables"
+_2020 = _edition(2020)
 
-NORMAL_CLASS = "426783006"  # sinus rhythm; the "inactive" output of the challenge metric
+__all__ = [
+    "ABBREVIATIONS",
+    "ALL_SCORED_CODES",
+    "CODE_ABBREVIATIONS",
+    "DESCRIPTIONS",
+    "EQUIVALENT_CODES",
+    "NORMAL_CLASS",
+    "SCORED_AS",
+    "SCORED_CLASSES",
+    "encode_labels",
+    "full_weight_matrix",
+    "weight_matrix",
+]
 
-
-def _read_csv(name: str) -> list[dict[str, str]]:
-    with (_TABLES / name).open(newline="") as f:
-        return list(csv.DictReader(f))
-
-
-_CLASS_ROWS = _read_csv("scored_classes_2020.csv")
-
-ALL_SCORED_CODES: tuple[str, ...] = tuple(row["code"] for row in _CLASS_ROWS)
-SCORED_AS: dict[str, str] = {row["code"]: row["scored_as"] for row in _CLASS_ROWS}
+ALL_SCORED_CODES: tuple[str, ...] = _2020.all_codes
+SCORED_AS: dict[str, str] = dict(_2020.scored_as)
 EQUIVALENT_CODES: dict[str, str] = {c: r for c, r in SCORED_AS.items() if c != r}
-SCORED_CLASSES: tuple[str, ...] = tuple(c for c in ALL_SCORED_CODES if SCORED_AS[c] == c)
-CODE_ABBREVIATIONS: dict[str, str] = {row["code"]: row["abbreviation"] for row in _CLASS_ROWS}
-DESCRIPTIONS: dict[str, str] = {row["code"]: row["description"] for row in _CLASS_ROWS}
-
-# The merged class is RBBB in general (complete or unspecified), so it takes the umbrella name
-# rather than "CRBBB"; the other two representatives already carry the umbrella name.
-_MERGED_NAMES = {"713427006": "RBBB"}
-ABBREVIATIONS: dict[str, str] = {
-    c: _MERGED_NAMES.get(c, CODE_ABBREVIATIONS[c]) for c in SCORED_CLASSES
-}
-
-# Any of the 27 codes (equivalents included) -> column in SCORED_CLASSES order.
-_COLUMN = {c: SCORED_CLASSES.index(r) for c, r in SCORED_AS.items()}
+SCORED_CLASSES: tuple[str, ...] = _2020.codes
+CODE_ABBREVIATIONS: dict[str, str] = dict(_2020.code_abbreviations)
+DESCRIPTIONS: dict[str, str] = dict(_2020.descriptions)
+ABBREVIATIONS: dict[str, str] = dict(_2020.abbreviations)
 
 
 def _build_full_matrix() -> np.ndarray:
     index = {c: i for i, c in enumerate(ALL_SCORED_CODES)}
-    rows = _read_csv("weights_2020.csv")
+    with (_TABLES / "weights_2020.csv").open(newline="") as f:
+        rows = list(csv.DictReader(f))
     a = np.array([index[r["code_a"]] for r in rows], dtype=np.intp)
     b = np.array([index[r["code_b"]] for r in rows], dtype=np.intp)
     w = np.array([float(r["weight"]) for r in rows], dtype=np.float64)
@@ -64,46 +67,30 @@ def _build_full_matrix() -> np.ndarray:
 
 _FULL_WEIGHTS = _build_full_matrix()
 _FULL_WEIGHTS.flags.writeable = False
-_REP_INDEX = np.array([ALL_SCORED_CODES.index(c) for c in SCORED_CLASSES], dtype=np.intp)
-_WEIGHTS = _FULL_WEIGHTS[np.ix_(_REP_INDEX, _REP_INDEX)]
-_WEIGHTS.flags.writeable = False
 
 
 def full_weight_matrix() -> tuple[tuple[str, ...], np.ndarray]:
-    """The 27 scored codes and their 27x27 weight matrix (a fresh, writable copy)."""
+    """The 27 scored codes of 2020 and their 27x27 weight matrix (a fresh, writable copy)."""
     return ALL_SCORED_CODES, _FULL_WEIGHTS.copy()
 
 
-def weight_matrix() -> np.ndarray:
-    """24x24 float64 weights of :data:`SCORED_CLASSES`.
+def weight_matrix(edition: int | str | Edition = 2020) -> np.ndarray:
+    """(C, C) float64 weights of the edition's classes (24x24 :data:`SCORED_CLASSES` for 2020).
 
     As in the official scorer after merging equivalent codes: the rows/columns of the
     representative codes, with a unit diagonal. Returns a fresh, writable copy.
     """
-    return _WEIGHTS.copy()
+    return _edition(edition).weight_matrix()
 
 
-def encode_labels(label_lists: Sequence[Iterable[str]]) -> np.ndarray:
-    """Multi-hot encode per-recording code lists into an ``(N, 24)`` bool array.
+def encode_labels(
+    label_lists: Sequence[Iterable[str]], edition: int | str | Edition = 2020
+) -> np.ndarray:
+    """Multi-hot encode per-recording code lists into an ``(N, C)`` bool array.
 
-    Equivalent codes map to their representative; codes outside the 27 scored ones are ignored
-    (so a recording with only unscored diagnoses gives an all-False row).
+    ``C`` = 24 (:data:`SCORED_CLASSES`) for 2020, 26 for 2021. A class is positive when any of
+    its codes is listed (equivalent codes map to their representative); codes outside the
+    scored ones are ignored (so a recording with only unscored diagnoses gives an all-False row).
     """
-    lists = []
-    for labels in label_lists:
-        # A bare string would silently be read as single characters; refuse it.
-        if isinstance(labels, str | bytes):
-            raise TypeError("encode_labels expects one iterable of codes per recording, got a str")
-        lists.append(list(labels))
-    out = np.zeros((len(lists), len(SCORED_CLASSES)), dtype=bool)
-    counts = np.fromiter(map(len, lists), dtype=np.intp, count=len(lists))
-    flat = chain.from_iterable(lists)
-    cols = np.fromiter(
-        (_COLUMN.get(str(code).strip(), -1) for code in flat),
-        dtype=np.intp,
-        count=int(counts.sum()),
-    )
-    rows = np.repeat(np.arange(len(lists)), counts)
-    known = cols >= 0
-    out[rows[known], cols[known]] = True
-    return out
+    return _edition(edition).encode(label_lists)
+

@@ -1,16 +1,21 @@
-"""Scores of the PhysioNet/CinC Challenge 2020, vectorised over recordings.
+"""Scores of the PhysioNet/CinC Challenge 2020 and 2021, vectorised over recordings.
 
-The definitions are those of ``evaluate_12ECG_score.py`` in physionetchallenges/evaluation-2020
-at its final revision, the scorer of the Challenge's final results: macro AUROC/AUPRC from the
-confusion matrices at every distinct output value, recording-wise accuracy, macro F-measure, the
-F-beta/G-beta measures of the unofficial phase (contributions normalised by each recording's
-number of labels, at least 1) and the Challenge metric (a weighted multi-label confusion matrix
-normalised between an always-correct and an always-normal model; 0 when those two coincide).
-Per-class values that the official code leaves undefined are NaN and dropped by ``nanmean``.
-The tests hold every function here to that script itself, run as an oracle.
+The definitions are those of the final official scorers -- ``evaluate_12ECG_score.py`` of
+physionetchallenges/evaluation-2020 and ``evaluate_model.py`` of evaluation-2021, the scorers of
+each year's final results, whose metric code is the same: macro AUROC/AUPRC from the
+confusion matrices at every distinct output value, recording-wise accuracy, macro F-measure,
+the F-beta/G-beta measures of the 2020 unofficial phase (contributions normalised by each
+recording's number of labels, at least 1; not reported by the 2021 scorer) and the Challenge
+metric (a weighted multi-label confusion matrix normalised between an always-correct and an
+always-normal model; 0 when those two coincide). Per-class values that the official code leaves
+undefined are NaN and dropped by ``nanmean``. The tests hold every function here to those
+scripts themselves, run as oracles.
 
-Inputs are ``(N, C)`` arrays whose columns follow :data:`SCORED_CLASSES` (24 classes: the codes
-of an equivalent pair are one class); labels and binary outputs may be bool, int or float 0/1.
+Inputs are ``(N, C)`` arrays whose columns follow the edition's classes
+(:mod:`ecgtricks.scoring.editions`; by default 2020, :data:`SCORED_CLASSES`, 24 classes: the
+codes of an equivalent pair are one class; ``edition=2021``: 26 classes); labels and binary
+outputs may be bool, int or float 0/1. Only the Challenge metric depends on the edition (its
+weights and classes) and :func:`evaluate` (which scores it reports).
 :mod:`ecgtricks.scoring.outputs` reads label and output folders into that form. Empty inputs
 (N = 0), which the official code cannot take, give NaN.
 """
@@ -23,7 +28,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from ecgtricks.scoring.labels import NORMAL_CLASS, SCORED_CLASSES, weight_matrix
+from ecgtricks.scoring.editions import Edition
+from ecgtricks.scoring.editions import edition as _edition
+from ecgtricks.scoring.labels import NORMAL_CLASS, SCORED_CLASSES
 
 __all__ = [
     "NORMAL_CLASS",
@@ -201,17 +208,23 @@ def challenge_terms(
     labels: np.ndarray,
     weights: np.ndarray | None = None,
     *,
-    classes: Sequence[str] = SCORED_CLASSES,
-    normal_class: str = NORMAL_CLASS,
+    classes: Sequence[str] | None = None,
+    normal_class: str | None = None,
+    edition: int | str | Edition = 2020,
 ) -> ChallengeTerms:
-    """:class:`ChallengeTerms` of ``labels``; ``weights`` as in :func:`challenge_score`."""
+    """:class:`ChallengeTerms` of ``labels``; arguments as in :func:`challenge_score`."""
     y = _as_binary(labels, "labels")
+    ed = _edition(edition)
+    classes = ed.codes if classes is None else tuple(classes)
+    normal_class = ed.normal_class if normal_class is None else normal_class
     if weights is None:
-        if tuple(classes) != SCORED_CLASSES:
+        if classes != ed.codes:
             raise ValueError(
-                "default weights are for SCORED_CLASSES; pass weights for other classes"
+                f"default weights are for the {ed.year} classes "
+                f"({'SCORED_CLASSES' if ed.year == 2020 else 'edition(2021).codes'}); "
+                "pass weights for other classes"
             )
-        w = weight_matrix()
+        w = ed.weights
     else:
         w = np.asarray(weights, dtype=np.float64)
     n_classes = y.shape[1]
@@ -237,38 +250,48 @@ def challenge_score(
     binary_outputs: np.ndarray,
     weights: np.ndarray | None = None,
     *,
-    classes: Sequence[str] = SCORED_CLASSES,
-    normal_class: str = NORMAL_CLASS,
+    classes: Sequence[str] | None = None,
+    normal_class: str | None = None,
+    edition: int | str | Edition = 2020,
 ) -> float:
-    """The 2020 Challenge metric, ``(observed - inactive) / (correct - inactive)``.
+    """The Challenge metric, ``(observed - inactive) / (correct - inactive)``.
 
     Each score is ``nansum(weights * A)`` with ``A[j, k] = sum_i y_ij o_ik / max(1, |y_i OR
     o_i|)``; "correct" outputs equal the labels and "inactive" outputs are the normal class
-    only. ``weights`` defaults to :func:`ecgtricks.scoring.labels.weight_matrix` (``classes`` must then
-    be :data:`SCORED_CLASSES`); ``classes`` only serves to locate ``normal_class``. 0 when the
+    only. ``edition`` (2020 or 2021) gives the defaults: ``weights`` its weight matrix
+    (``classes`` must then be its classes), ``classes`` its representative codes (only used to
+    locate ``normal_class``), ``normal_class`` its normal class (426783006 in both). 0 when the
     correct and inactive scores coincide, as in the official code.
     """
     o = _as_binary(binary_outputs, "binary_outputs")
     _same_shape(labels=np.asarray(labels), binary_outputs=o)
-    terms = challenge_terms(labels, weights, classes=classes, normal_class=normal_class)
+    terms = challenge_terms(
+        labels, weights, classes=classes, normal_class=normal_class, edition=edition
+    )
     if o.shape[0] == 0:
         return float("nan")
     return terms.normalise(terms.observed(o))
 
 
 def evaluate(
-    labels: np.ndarray, scores: np.ndarray, binary_outputs: np.ndarray
+    labels: np.ndarray,
+    scores: np.ndarray,
+    binary_outputs: np.ndarray,
+    *,
+    edition: int | str | Edition = 2020,
 ) -> dict[str, float]:
-    """All official scores: keys ``auroc, auprc, accuracy, f_measure, fbeta, gbeta,
-    challenge_score`` (macro values, floats, NaN where undefined)."""
+    """All scores the edition's official scorer reports, in its order (macro values, floats,
+    NaN where undefined): 2020 ``auroc, auprc, accuracy, f_measure, fbeta, gbeta,
+    challenge_score``; 2021 the same without ``fbeta`` and ``gbeta``."""
+    ed = _edition(edition)
     auroc, auprc, _, _ = auroc_auprc(labels, scores)
-    fbeta, gbeta = fbeta_gbeta(labels, binary_outputs, beta=2)
-    return {
+    results = {
         "auroc": auroc,
         "auprc": auprc,
         "accuracy": accuracy(labels, binary_outputs),
         "f_measure": f_measure(labels, binary_outputs)[0],
-        "fbeta": fbeta,
-        "gbeta": gbeta,
-        "challenge_score": challenge_score(labels, binary_outputs),
     }
+    if "fbeta" in ed.scores:
+        results["fbeta"], results["gbeta"] = fbeta_gbeta(labels, binary_outputs, beta=2)
+    results["challenge_score"] = challenge_score(labels, binary_outputs, edition=ed)
+    return {key: results[key] for key in ed.scores}

@@ -1,11 +1,12 @@
 """Turning class probabilities into binary outputs: per-class thresholds and ensembles.
 
-:func:`tune_thresholds` picks one threshold per class that maximises the 2020 Challenge metric
-(:func:`ecgtricks.scoring.metrics.challenge_score`) on the data it is given, by coordinate ascent:
-starting from ``start`` (0.5) for every class, it sweeps over the classes and moves a class's
-threshold to the best candidate whenever that strictly raises the score, until a whole sweep
-changes nothing (or ``max_sweeps`` is reached). Only strict improvements are accepted, so the
-result never scores below the starting thresholds on the tuning data.
+:func:`tune_thresholds` picks one threshold per class that maximises the Challenge metric of an
+edition (2020 by default; :func:`ecgtricks.scoring.metrics.challenge_score`) on the data it is
+given, by coordinate ascent: starting from ``start`` (0.5) for every class, it sweeps over the
+classes and moves a class's threshold to the best candidate whenever that strictly raises the
+score, until a whole sweep changes nothing (or ``max_sweeps`` is reached). Only strict
+improvements are accepted, so the result never scores below the starting thresholds on the
+tuning data.
 
 Why it is fast: of the three terms of the metric only the observed score depends on the
 outputs, and it is a sum over recordings ``sum_i (y_i W) . o_i / max(1, |y_i OR o_i|)``.
@@ -25,7 +26,8 @@ from typing import Literal
 
 import numpy as np
 
-from ecgtricks.scoring.labels import SCORED_CLASSES
+from ecgtricks.scoring.editions import Edition
+from ecgtricks.scoring.editions import edition as _edition
 from ecgtricks.scoring.metrics import challenge_terms
 
 __all__ = [
@@ -63,11 +65,13 @@ class TuningResult:
 # --------------------------------------------------------------------------- helpers
 
 
-def _check_pair(labels: np.ndarray, probabilities: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _check_pair(
+    labels: np.ndarray, probabilities: np.ndarray, n_classes: int
+) -> tuple[np.ndarray, np.ndarray]:
     y = np.asarray(labels)
     p = np.asarray(probabilities, dtype=np.float64)
-    if y.ndim != 2 or y.shape[1] != len(SCORED_CLASSES):
-        raise ValueError(f"labels must be (N, {len(SCORED_CLASSES)}), got shape {y.shape}")
+    if y.ndim != 2 or y.shape[1] != n_classes:
+        raise ValueError(f"labels must be (N, {n_classes}), got shape {y.shape}")
     if p.shape != y.shape:
         raise ValueError(f"probabilities of shape {p.shape} do not match labels of shape {y.shape}")
     if y.dtype != bool:
@@ -118,12 +122,14 @@ def threshold_search(
     candidates: Candidates = "grid",
     max_sweeps: int = 10,
     start: float | np.ndarray = 0.5,
+    edition: int | str | Edition = 2020,
 ) -> TuningResult:
     """Coordinate ascent on per-class thresholds; see :func:`tune_thresholds`.
 
     Returns the thresholds together with the score they reach on the given data.
     """
-    y, p = _check_pair(labels, probabilities)
+    ed = _edition(edition)
+    y, p = _check_pair(labels, probabilities, ed.n_classes)
     n, n_classes = y.shape
     if max_sweeps < 0:
         raise ValueError(f"max_sweeps must be >= 0, got {max_sweeps}")
@@ -133,7 +139,7 @@ def threshold_search(
 
     if n == 0:
         return TuningResult(thresholds, float("nan"), float("nan"), 0)
-    terms = challenge_terms(y)
+    terms = challenge_terms(y, edition=ed)
     yw = terms.yw
     o = p >= thresholds
     start_score = terms.normalise(terms.observed(o))
@@ -190,8 +196,10 @@ def tune_thresholds(
     candidates: Candidates = "grid",
     max_sweeps: int = 10,
     start: float | np.ndarray = 0.5,
+    edition: int | str | Edition = 2020,
 ) -> np.ndarray:
-    """Per-class thresholds (24,) maximising the 2020 Challenge metric on the given data.
+    """Per-class thresholds (24,) maximising the 2020 Challenge metric on the given data
+    (``edition=2021``: (26,), the 2021 metric and classes).
 
     ``labels`` (N, 24) 0/1 and ``probabilities`` (N, 24) in :data:`SCORED_CLASSES` order; a
     recording is positive for class ``c`` when ``probability >= threshold[c]`` (NaN never is).
@@ -208,7 +216,12 @@ def tune_thresholds(
     never scores below ``start`` on these data; among equally good candidates the lowest wins.
     """
     return threshold_search(
-        labels, probabilities, candidates=candidates, max_sweeps=max_sweeps, start=start
+        labels,
+        probabilities,
+        candidates=candidates,
+        max_sweeps=max_sweeps,
+        start=start,
+        edition=edition,
     ).thresholds
 
 
@@ -246,17 +259,20 @@ def combine_thresholds(
     oof_probabilities: np.ndarray | None = None,
     candidates: Candidates = "grid",
     max_sweeps: int = 10,
+    edition: int | str | Edition = 2020,
 ) -> np.ndarray:
-    """One threshold vector for an ensemble from per-model (e.g. per-fold) thresholds (M, 24).
+    """One threshold vector for an ensemble from per-model (e.g. per-fold) thresholds (M, 24)
+    (``edition=2021``: (M, 26)).
 
     ``"mean"`` averages them. ``"retune"`` runs :func:`tune_thresholds` on the pooled
     out-of-fold labels and probabilities, starting from that mean -- so the result is never
     worse than the mean thresholds on the pooled predictions.
     """
+    n_classes = _edition(edition).n_classes
     t = np.asarray(thresholds_per_model, dtype=np.float64)
-    if t.ndim != 2 or t.shape[0] == 0 or t.shape[1] != len(SCORED_CLASSES):
+    if t.ndim != 2 or t.shape[0] == 0 or t.shape[1] != n_classes:
         raise ValueError(
-            f"thresholds_per_model must be (M, {len(SCORED_CLASSES)}) with M >= 1, got {t.shape}"
+            f"thresholds_per_model must be (M, {n_classes}) with M >= 1, got {t.shape}"
         )
     mean = t.mean(axis=0)
     if method == "mean":
@@ -265,6 +281,11 @@ def combine_thresholds(
         if oof_labels is None or oof_probabilities is None:
             raise ValueError("method='retune' needs oof_labels and oof_probabilities")
         return tune_thresholds(
-            oof_labels, oof_probabilities, candidates=candidates, max_sweeps=max_sweeps, start=mean
+            oof_labels,
+            oof_probabilities,
+            candidates=candidates,
+            max_sweeps=max_sweeps,
+            start=mean,
+            edition=edition,
         )
     raise ValueError(f"method must be 'mean' or 'retune', got {method!r}")
