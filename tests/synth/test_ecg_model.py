@@ -19,8 +19,9 @@ true ones (``match``) and names the codes of a record. The measurements, per cla
   (the multiple of the ventricular rate whose spectral line and its harmonic stand out, 4-5.7
   Hz, 2:1 or 4:1) and no isoelectric line (no flat 80 ms anywhere in II, III, aVF, V1);
 * QRS duration from the multi-lead slope envelope (6 % of its peak, quiet 10/20 ms); V1's
-  terminal R' (RBBB, IRBBB) or QS/rS (LBBB); slurred S in I/V6; septal q; qR/rS for LAnFB;
-  frontal axis from the net QRS area of I and aVF (Einthoven-scaled);
+  terminal R' (RBBB, IRBBB, BBB) or QS/rS (LBBB, CLBBB); slurred S in I/V6; septal q; qR/rS
+  for LAnFB; R-wave progression (the R of V1-V4, PRWP); frontal axis from the net QRS area of I
+  and aVF (Einthoven-scaled);
 * QT by the tangent method on the lead with the largest T (QTc with the mean RR); T
   amplitudes, flat or biphasic T, inverted T in contiguous leads; pathological Q waves (first
   wave negative, 40 ms wide or a quarter of the R deep, or QS) in contiguous leads;
@@ -47,6 +48,7 @@ import numpy as np
 import pytest
 from scipy import signal as sps
 
+from ecgtricks.scoring.editions import edition
 from ecgtricks.scoring.labels import ALL_SCORED_CODES
 from ecgtricks.synth import ecg as em
 from ecgtricks.synth.ecg import (
@@ -449,10 +451,12 @@ def test_amplitude_scales_every_wave() -> None:
     np.testing.assert_allclose(half.clean_mv, 0.5 * one.clean_mv, atol=1e-6)
 
 
-def test_class_definitions_cover_the_27_codes() -> None:
-    assert sorted(d.code for d in CLASS_DEFINITIONS) == sorted(ALL_SCORED_CODES)
+def test_class_definitions_cover_the_30_codes_of_2020_and_2021() -> None:
+    codes = sorted(d.code for d in CLASS_DEFINITIONS)
+    assert codes == sorted(edition(2021).all_codes) and set(ALL_SCORED_CODES) <= set(codes)
+    assert set(codes) - set(ALL_SCORED_CODES) == {em.BBB, em.CLBBB, em.PRWP}
     table = definitions_markdown().strip().splitlines()
-    assert table[0] == "| class | code | generator | ranges |" and len(table) == 2 + 27
+    assert table[0] == "| class | code | generator | ranges |" and len(table) == 2 + 30
     assert all(line.count("|") == 5 for line in table)
 
 
@@ -675,7 +679,8 @@ def test_pr_prolonged(codes: tuple[str, ...]) -> None:
 @pytest.mark.parametrize(("code", "low", "high"), [
     ("426783006", 60, 110), ("39732003", 60, 110), ("164934002", 60, 110),
     ("713427006", 120, 200), ("59118001", 120, 200), ("164909002", 120, 220),
-    ("713426002", 100, 119), ("698252002", 116, 180), ("445118002", 60, 119)])
+    ("713426002", 100, 119), ("698252002", 116, 180), ("445118002", 60, 119),
+    ("733534002", 120, 220), ("6374002", 120, 200), ("365413008", 60, 110)])
 def test_qrs_duration(code: str, low: float, high: float) -> None:
     for seed, m in each((code,)):
         assert low <= m.qrs_ms <= high, (seed, m.qrs_ms)
@@ -705,14 +710,14 @@ def _terminal_r(m: Measurement) -> bool:
 
 
 def test_v1_terminal_deflection() -> None:
-    for code in ("713427006", "59118001", "713426002"):
+    for code in ("713427006", "59118001", "713426002", "6374002"):
         for seed, m in each((code,)):
             assert _terminal_r(m), (code, seed, _deflections(m.qrs(V1), m.fs))
-    for code in ("164909002", "426783006", "698252002"):
+    for code in ("164909002", "733534002", "426783006", "698252002"):
         for seed, m in each((code,)):
             waves = _deflections(m.qrs(V1), m.fs)
             assert not _terminal_r(m), (code, seed, waves)
-            if code == "164909002":  # QS or rS: dominant and last wave negative
+            if code in ("164909002", "733534002"):  # QS or rS: dominant and last wave negative
                 assert waves[-1][1] < 0 and -min(v for _, v in waves) > max(0, *[v for _, v in
                                                                                   waves]), seed
 
@@ -738,8 +743,9 @@ def test_rbbb_wide_slurred_s_in_lateral_leads() -> None:
         assert max(_s_duration_ms(m, LI), _s_duration_ms(m, V6)) < 40, seed
 
 
-def test_lbbb_broad_r_without_septal_q_and_discordant_t() -> None:
-    for seed, m in each(("164909002",)):
+@pytest.mark.parametrize("code", ["164909002", "733534002"])  # LBBB, and CLBBB (2021)
+def test_lbbb_broad_r_without_septal_q_and_discordant_t(code: str) -> None:
+    for seed, m in each((code,)):
         for k in (LI, V6):
             y = m.qrs(k)
             if y.max() > 0.3:  # the lateral lead that carries the broad R
@@ -749,6 +755,43 @@ def test_lbbb_broad_r_without_septal_q_and_discordant_t() -> None:
     # a normal heart has its septal q in I or V6
     assert sum(min(_first_wave(m, LI), _first_wave(m, V6)) < 0
                for _, m in each(("426783006",))) >= 4
+
+
+def test_bbb_is_neither_left_nor_right_bundle_branch_block() -> None:
+    """BBB (2021, side unspecified): wide, with an R' in V1 as in RBBB but without RBBB's wide
+    slurred S in I and V6, and without a septal q in I and V6 as in LBBB (whose V1 ends on a
+    negative wave); its T turned away in V1."""
+    for seed, m in each(("6374002",), range(8)):
+        assert m.qrs_ms >= 120 and _terminal_r(m), (seed, m.qrs_ms)
+        assert max(_s_duration_ms(m, LI), _s_duration_ms(m, V6)) < 40, seed  # not RBBB
+        for k in (LI, V6):
+            y = m.qrs(k)
+            if y.max() > 0.3:
+                assert _first_wave(m, k) > 0, (seed, k)  # no septal q
+                assert 1000 * (y > 0.5 * y.max()).sum() / m.fs >= 40, (seed, k)  # broad R
+        assert m.t_amp(V1) < 0, seed
+        assert not _q_territory(m), seed  # rSR' in V1: its r keeps it from reading as a QS
+
+
+def _r_progression(m: Measurement) -> np.ndarray:
+    """R (the largest positive deflection of the QRS) in V1-V4, mV."""
+    return np.array([float(m.qrs(k).max()) for k in (V1, V2, V3, V4)])
+
+
+@pytest.mark.parametrize("codes", [("365413008",), ("365413008", "426783006"),
+                                   ("365413008", "426177001"), ("365413008", "164909002")])
+def test_poor_r_wave_progression(codes: tuple[str, ...]) -> None:
+    """PRWP (2021): R in V3 of 3 mm (0.3 mV) or less, and no taller R anywhere in V1-V4 (the R
+    fails to grow); an r still there in V1-V4, so it does not read as anterior Q waves."""
+    for seed, m in each(codes):
+        r = _r_progression(m)
+        assert r[2] <= 0.3 and r.max() <= 0.3, (seed, r.round(2))
+        if "164909002" not in codes:  # (LBBB's V1-V3 may be QS)
+            assert (r >= 0.04).all() and not _q_territory(m), (seed, r.round(2))
+            v6 = m.qrs(V6)
+            assert v6.max() > -v6.min(), seed  # R dominant by V6
+    for seed, m in each(("426783006",), range(8)):  # normal progression: an R over 3 mm by V4
+        assert _r_progression(m).max() > 0.3, seed
 
 
 def test_nsivcb_is_wide_without_bundle_branch_morphology() -> None:
@@ -785,7 +828,7 @@ def test_lanfb_qr_in_avl_rs_in_inferior_leads() -> None:
 
 
 @pytest.mark.parametrize("code", ["426783006", "426177001", "427084000", "713427006",
-                                  "164909002", "39732003", "47665007"])
+                                  "164909002", "39732003", "47665007", "6374002", "365413008"])
 def test_qtc_normal(code: str) -> None:
     for seed, m in each((code,)):
         assert 350 <= m.qtc_ms() <= 450, (seed, m.qtc_ms())
@@ -854,7 +897,7 @@ def _q_territory(m: Measurement) -> list[str]:
 def test_pathological_q_waves() -> None:
     for seed, m in each(("164917005",), range(8)):
         assert _q_territory(m), seed
-    for code in ("426783006", "39732003", "713427006"):
+    for code in ("426783006", "39732003", "713427006", "6374002", "365413008"):
         for seed, m in each((code,)):
             assert not _q_territory(m), (code, seed)
 
@@ -868,7 +911,7 @@ def test_low_qrs_voltage(codes: tuple[str, ...]) -> None:
 
 
 def test_normal_voltage() -> None:
-    for code in ("426783006", "39732003", "47665007", "164909002"):
+    for code in ("426783006", "39732003", "47665007", "164909002", "6374002", "365413008"):
         for seed, m in each((code,)):
             assert max(np.ptp(m.qrs(k)) for k in range(6)) > 0.5, (code, seed)
 
@@ -1037,6 +1080,11 @@ def test_combinations_stay_consistent() -> None:
     # LAnFB with RBBB (bifascicular block)
     for seed, m in each(("445118002", "713427006")):
         assert m.axis <= -40 and m.qrs_ms >= 120 and _terminal_r(m), seed
+    # the unspecified block in AF: wide, R' in V1, irregular; and with LAD
+    for seed, m in each(("6374002", "164889003")):
+        assert m.qrs_ms >= 120 and _terminal_r(m) and m.cv > 0.1, seed
+    for seed, m in each(("6374002", "39732003")):
+        assert m.qrs_ms >= 120 and m.axis <= -30, seed
 
 
 # ---------------------------------------------------------------------------------------------

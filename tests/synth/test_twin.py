@@ -1,10 +1,11 @@
-"""The synthetic twin of the six archives: names, counts, labels, layout, dialects, resume, and the
-paper's split on it."""
+"""The synthetic twin of the archives, 2020 (six) and 2021 (eight): names, counts, labels, layout,
+dialects, resume, editions, and the paper's split on it."""
 
 from __future__ import annotations
 
 import csv
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -15,10 +16,12 @@ import numpy as np
 import pytest
 
 from ecgtricks.data.folds import paper_folds
-from ecgtricks.data.sources import SOURCES, dx_counts
+from ecgtricks.data.record import read_record
+from ecgtricks.data.sources import SOURCES, SOURCES_2021, dx_counts
+from ecgtricks.scoring.editions import edition
 from ecgtricks.scoring.labels import SCORED_AS, SCORED_CLASSES
 from ecgtricks.synth import ecg as m
-from ecgtricks.synth.twin import plan, synthesize
+from ecgtricks.synth.twin import RHYTHMS_2021, plan, synthesize, write_twin_record
 from ecgtricks.utils.errors import ConfigError, ECGTricksError
 
 
@@ -193,3 +196,154 @@ def test_dsail2020_and_leave_one_source_out_train_on_the_twin(twin: Path, tmp_pa
     summaries = {s["split"]: s for s in (json.loads(p.read_text()) for p in (tmp_path / "out").rglob("summary.json"))}
     assert summaries["dsail2020"]["n_val"] == len(fold3)
     assert summaries["leave_one_source_out"]["held_out_source"] == sorted(s.title for s in SOURCES.values())[2]
+
+
+# ---------------------------------------------------------------------------------------------
+# The 2021 edition: eight sources, 26 classes
+
+BUNDLE_BRANCH_BLOCKS = (m.LBBB, m.CLBBB, m.RBBB, m.CRBBB, m.IRBBB, m.BBB)
+
+
+def test_dx_counts_2021_has_eight_sources_and_keeps_2020_as_the_default() -> None:
+    assert dx_counts() == dx_counts(2020)
+    table = dx_counts(2021)
+    assert len(table) == 133 and sum(d.scored for d in table) == 30
+    assert {d.code for d in table if d.scored} == set(edition(2021).all_codes)
+    assert all(list(d.per_source) == list(SOURCES_2021) for d in table)
+    old = {d.code: d.per_source for d in dx_counts(2020)}
+    for d in table:  # the six sources keep their 2020 counts
+        assert {k: d.per_source[k] for k in SOURCES} == old.get(d.code, dict.fromkeys(SOURCES, 0))
+    with pytest.raises(ValueError, match="edition"):
+        dx_counts(2019)
+
+
+def test_full_scale_2021_plan_has_every_tables_count_exactly() -> None:
+    records = plan(1.0, seed=0, edition=2021)
+    assert len(records) == 88253 == sum(s.records for s in SOURCES_2021.values())
+    for key, source in SOURCES_2021.items():
+        mine = [r for r in records if r.source == key]
+        assert [r.name for r in mine] == source.names(), key
+        counts = Counter(code for r in mine for code in r.labels)
+        assert {d.code: counts[d.code] for d in dx_counts(2021)} == {
+            d.code: d.per_source[key] for d in dx_counts(2021)}, key
+        assert all(r.labels for r in mine), f"{key}: a record without a label"
+        assert all(len(set(r.labels)) == len(r.labels) for r in mine)
+        sets = [set(r.labels) for r in mine]
+        # BBB and CLBBB go with no other bundle branch block; CLBBB not with its equivalent LBBB
+        for new in (m.BBB, m.CLBBB):
+            assert not any(new in s and len(s & set(BUNDLE_BRANCH_BLOCKS)) > 1 for s in sets), key
+    chapman = [set(r.labels) for r in records if r.source == "chapman_shaoxing"]
+    one_rhythm = np.mean([len(s & RHYTHMS_2021) == 1 for s in chapman])
+    assert one_rhythm > 0.995, one_rhythm  # its rhythm counts add up to its records
+    assert SOURCES_2021["chapman_shaoxing"].names()[:2] == ["JS00001", "JS00002"]
+    assert SOURCES_2021["ningbo"].names()[0] == "JS10647" and SOURCES_2021["ningbo"].names()[-1] == "JS45551"
+
+
+def test_2021_small_scale_has_the_26_classes_and_2020_plans_are_unchanged() -> None:
+    small = plan(0.02, seed=0, edition=2021)
+    scored_as = edition(2021).scored_as
+    assert {scored_as[c] for r in small for c in r.labels if c in scored_as} == set(edition(2021).codes)
+    assert Counter(r.source for r in small) == {k: round(0.02 * s.records) for k, s in SOURCES_2021.items()}
+    # CPSC has none of the codes whose rules 2021 changes: its records are 2020's
+    assert [r for r in small if r.source == "cpsc"] == [r for r in plan(0.02, seed=0) if r.source == "cpsc"]
+    with pytest.raises(ECGTricksError, match="no source ningbo in the 2020 training set"):
+        plan(0.02, sources=["ningbo"])
+    with pytest.raises(ECGTricksError, match="--edition"):
+        plan(0.02, edition=2019)
+
+
+@pytest.fixture(scope="module")
+def twin2021(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    dest = tmp_path_factory.mktemp("twin2021") / "t"
+    synthesize(dest, scale=0.02, seed=0, workers=2, progress=False, edition=2021)
+    return dest
+
+
+def _shape(header: str) -> tuple[str, ...]:
+    """A header's dialect: every line with its numbers (and code lists, sexes) blanked."""
+    out = []
+    for line in header.splitlines():
+        line = re.sub(r"^JS\d+", "NAME", line)
+        line = re.sub(r"(Dx: )[\d,]+", r"\1CODES", line)
+        line = re.sub(r"(Sex: )\w+", r"\1SEX", line)
+        out.append(re.sub(r"-?\d+", "9", line))
+    return tuple(out)
+
+
+def test_2021_twin_reads_back_with_the_new_sources_names_and_dialects(twin2021: Path) -> None:
+    import wfdb
+
+    summary = json.loads((twin2021 / "twin.json").read_text())
+    assert summary["complete"] and summary["edition"] == 2021 and summary["scored_classes"] == 26
+    assert summary["per_source"] == {k: round(0.02 * s.records) for k, s in SOURCES_2021.items()}
+    scored_as = edition(2021).scored_as
+    classes, shapes, dead = set(), {}, Counter()
+    for key, source in SOURCES_2021.items():
+        headers = sorted((twin2021 / key).glob("*.hea"))
+        assert len(headers) == summary["per_source"][key]
+        assert {h.stem for h in headers} <= set(source.names())
+        for h in headers:
+            record = wfdb.rdrecord(str(h.with_suffix("")))
+            ours = read_record(h.with_suffix(""))
+            assert record.fs == ours.fs == source.fs and record.sig_name == list(ours.lead_names) == list(m.LEADS)
+            np.testing.assert_allclose(record.p_signal.T, ours.signal, atol=1e-6)
+            classes |= {scored_as[c] for c in ours.labels if c in scored_as}
+            if key in ("chapman_shaoxing", "ningbo"):
+                assert record.sig_len == 5000  # 10 s at 500 Hz
+                shapes.setdefault(key, set()).add(_shape(h.read_text()))
+                dead[key] += bool((ours.signal[6:] == 0).all(axis=1).any())
+    assert classes == set(edition(2021).codes)
+    numbers = {key: [int(h.stem[2:]) for h in (twin2021 / key).glob("*.hea")] for key in ("chapman_shaoxing", "ningbo")}
+    assert 1 <= min(numbers["chapman_shaoxing"]) and max(numbers["chapman_shaoxing"]) <= 10247
+    assert 10647 <= min(numbers["ningbo"]) and max(numbers["ningbo"]) <= 45551
+    assert len(shapes["chapman_shaoxing"]) == 1 and len(shapes["ningbo"]) == 2  # dialects
+    assert "23-Mar-2021 20:20:47" in (next((twin2021 / "chapman_shaoxing").glob("*.hea"))).read_text()
+    # Ningbo's dead chest leads (1 in 6 records), none in Chapman-Shaoxing
+    assert dead["chapman_shaoxing"] == 0 and 0.08 < dead["ningbo"] / summary["per_source"]["ningbo"] < 0.25
+
+
+def test_2021_dialects_are_the_real_records(twin2021: Path, samples_dir: Path) -> None:
+    """Line by line (numbers, codes and sexes blanked) the twin's headers are the shared real
+    ones: Chapman-Shaoxing's dated 2020 dialect; Ningbo's 2020 and 2021 dialects."""
+    for key, pattern in (("chapman_shaoxing", "JS0*.hea"), ("ningbo", "JS[24]*.hea")):
+        real = {_shape(h.read_text()) for h in samples_dir.glob(pattern)}
+        ours = {_shape(h.read_text()) for h in (twin2021 / key).glob("*.hea")}
+        assert ours == real, key
+
+
+def test_2021_draws_the_2020_records_as_2020_and_bbb_only_in_2021(twin2021: Path, tmp_path: Path) -> None:
+    records = [r for r in plan(0.02, seed=0, edition=2021) if r.source == "georgia"]
+    with_bbb = [r for r in records if m.BBB in r.labels]
+    without = [r for r in records if not set(r.labels) & {m.BBB, m.CLBBB, m.PRWP}][:5]
+    assert with_bbb and without
+    for r in without + with_bbb[:1]:
+        write_twin_record(tmp_path, 0, r, edition=2020)
+        same = all((tmp_path / "georgia" / f"{r.name}{ext}").read_bytes()
+                   == (twin2021 / "georgia" / f"{r.name}{ext}").read_bytes() for ext in (".hea", ".mat"))
+        assert same == (r in without), r  # BBB (unscored in 2020) is drawn in 2021 only
+
+
+def test_a_rerun_with_another_edition_is_refused(twin2021: Path, twin: Path) -> None:
+    before = (twin2021 / "twin.json").read_text()
+    with pytest.raises(ECGTricksError, match="holds a twin of .*'edition': 2021"):
+        synthesize(twin2021, scale=0.02, seed=0, progress=False, edition=2020,
+                   sources=list(SOURCES))
+    with pytest.raises(ECGTricksError, match="holds a twin of .*'edition': 2020"):
+        synthesize(twin, scale=0.004, seed=0, progress=False, edition=2021, sources=list(SOURCES))
+    assert (twin2021 / "twin.json").read_text() == before
+    assert "edition" not in json.loads((twin / "twin.json").read_text())  # 2020's as it was
+    again = synthesize(twin2021, scale=0.02, seed=0, progress=False, edition=2021)
+    assert again["written"] == 0 and again["records"] == json.loads(before)["records"]
+
+
+def test_cli_edition_and_sources(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from ecgtricks.synthesize import main
+
+    assert main([str(tmp_path / "a"), "--edition", "2021", "--scale", "0.001", "--sources",
+                 "chapman_shaoxing", "--no-progress", "--workers", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "10 records (10 written now) in 1 sources" in out and "/26 scored classes" in out
+    assert sorted(p.name for p in (tmp_path / "a").iterdir()) == ["chapman_shaoxing", "twin.json"]
+    with pytest.raises(SystemExit):
+        main([str(tmp_path / "b"), "--sources", "ningbo", "--no-progress"])  # not a 2020 source
+    assert "not in the 2020 training set" in capsys.readouterr().err

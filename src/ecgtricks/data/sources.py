@@ -2,8 +2,8 @@
 (one place for the download, the synthetic twin and the paper's split).
 
 Facts from the challenge's published archives, its ``dx_mapping_*.csv`` tables (per-source class
-counts, ``tables/dx_counts_2020.csv``) and the paper's ``config/split.json`` (record names: every
-number from 1 to the last, less the ``missing`` ones).
+counts, ``tables/dx_counts_2020.csv`` and ``dx_counts_2021.csv``) and the paper's
+``config/split.json`` (record names: every number from 1 to the last, less the ``missing`` ones).
 """
 
 from __future__ import annotations
@@ -101,13 +101,21 @@ class DxCount:
     per_source: dict[str, int]  # source key -> records carrying the code
 
 
-@lru_cache(maxsize=1)
-def dx_counts() -> tuple[DxCount, ...]:
-    """Every diagnosis of the 2020 training data (27 scored codes, 84 unscored) with its count per
-    source: the challenge's ``dx_mapping_scored.csv`` and ``dx_mapping_unscored.csv``."""
-    text = resources.files("ecgtricks.scoring.tables").joinpath("dx_counts_2020.csv").read_text()
+@lru_cache(maxsize=2)
+def dx_counts(edition: int = 2020) -> tuple[DxCount, ...]:
+    """Every diagnosis of an edition's training data with its count per source: the challenge's
+    ``dx_mapping_scored.csv`` and ``dx_mapping_unscored.csv`` (``tables/dx_counts_YEAR.csv``).
+
+    2020: 27 scored codes and 84 unscored over the six sources of :data:`SOURCES`; 2021: 30 scored
+    and 103 unscored over the eight of :data:`SOURCES_2021` (the six keep their 2020 counts).
+    """
+    if edition not in EDITION_SOURCES:
+        raise ValueError(f"no training data of edition {edition!r}: "
+                         f"the editions are {sorted(EDITION_SOURCES)}")
+    name = f"dx_counts_{edition}.csv"
+    text = resources.files("ecgtricks.scoring.tables").joinpath(name).read_text()
     return tuple(
         DxCount(row["code"], row["abbreviation"], row["description"], row["scored"] == "1",
-                {key: int(row[key]) for key in SOURCES})
+                {key: int(row[key]) for key in EDITION_SOURCES[edition]})
         for row in csv.DictReader(text.splitlines())
     )

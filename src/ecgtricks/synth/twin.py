@@ -1,27 +1,52 @@
-"""A synthetic twin of the six Challenge 2020 training archives.
+"""A synthetic twin of the Challenge training archives: the six of 2020, or the eight of 2021.
 
-Same tree as ``python -m ecgtricks.download`` (``DEST/<source>/<name>.hea|.mat``), same record
-names (the archives' own, gaps included; a deterministic subset of them below scale 1), the
-sources' sampling rates, lengths and header dialects, and labels drawn so that every code's count
-per source is the challenge's table count times the scale (exact at scale 1). Signals come from
-the physiological model of :mod:`ecgtricks.synth.ecg`, so each scored class is visible.
+Same tree as ``python -m ecgtricks.download [--edition 2021]`` (``DEST/<source>/<name>.hea|.mat``),
+same record names (the archives' own, gaps included; a deterministic subset of them below scale 1),
+the sources' sampling rates, lengths and header dialects, and labels drawn so that every code's
+count per source is the challenge's table count times the scale (exact at scale 1). Signals come
+from the physiological model of :mod:`ecgtricks.synth.ecg`, so each scored class of the edition is
+visible; codes the edition does not score are written but not drawn.
 
 What is taken from the real data and what is chosen here:
 
 | per source | from | value |
 | --- | --- | --- |
 | record count, names, sampling rate | archives, paper's split.json | :mod:`ecgtricks.data.sources` |
-| label counts, equivalent-code habits, unscored codes | ``dx_mapping_*.csv`` | ``tables/dx_counts_2020.csv`` |
-| lengths | archives | CPSC/CPSC-Extra 6-60 s (median 13 s), INCART 30 min, PTB 30-120 s, PTB-XL 10 s, Georgia 10 s (2 % 5 s) |
-| header dialect | the shared real headers | 2020 (dated record line, ``16+24 1000/mV``, ``#Dx:``); half of PTB-XL and Georgia in the 2021 dialect (``16x1+24 1000.0(0)/mV``, ``# Dx:``); PTB and PTB-XL write ``mv``; 10 % of Georgia ages ``NaN`` |
+| label counts, equivalent-code habits, unscored codes | ``dx_mapping_*.csv`` | ``tables/dx_counts_2020.csv``, ``dx_counts_2021.csv`` |
+| lengths | archives | CPSC/CPSC-Extra 6-60 s (median 13 s), INCART 30 min, PTB 30-120 s, PTB-XL 10 s, Georgia 10 s (2 % 5 s), Chapman-Shaoxing and Ningbo 10 s |
+| header dialect | the shared real headers | 2020 (dated record line, ``16+24 1000/mV``, ``#Dx:``); half of PTB-XL and Georgia and two thirds of Ningbo in the 2021 dialect (``16x1+24 1000.0(0)/mV``, ``# Dx:``); PTB and PTB-XL write ``mv``; 10 % of Georgia ages ``NaN`` |
 | mains | country of recording | 50 Hz, Georgia (USA) 60 Hz |
-| noise, wander, amplitude scale | chosen here | :data:`PROFILES`: levels that differ by source, as recording setups do |
+| noise, wander, amplitude scale | chosen here (2020 sources); measured on the shared JS records (Chapman-Shaoxing, Ningbo) | :data:`PROFILES`: levels that differ by source, as recording setups do |
+
+The two 2021 sources' :data:`PROFILES` are measured on the 40 real records of the shared samples
+(``JS00001``-``JS00011``: 10 of Chapman-Shaoxing, JS00003 is not among them; ``JS20000``-``JS20019``
+and ``JS45542``-``JS45551``: 30 of Ningbo), read with wfdb; figures are 10th / 50th / 90th
+percentiles over the records. The same measures on the twin's records (scale 0.01: 102, and 200 of 349)
+give white 0.002 / 0.004 / 0.005 and 0.004 / 0.007 / 0.010 mV, wander 0.09 / 0.17 / 0.28 and
+0.07 / 0.18 / 0.30 mV, largest limb lead 0.87 / 1.36 / 1.97 and 1.19 / 1.77 / 2.59 mV, a 50 Hz
+line in 0 % and 17 %, dead chest leads in 0 % and 18 %.
+
+| measured | Chapman-Shaoxing (10) | Ningbo (30) | the twin draws |
+| --- | --- | --- | --- |
+| length, rate | 10 s at 500 Hz, all | 10 s at 500 Hz, all | 10 s, 500 Hz |
+| header | 10/10 2020 dialect, dated ``23-Mar-2021 20:20:47`` ... | 10/30 2020 dialect (``29-Mar-2021 11:17:48`` ...), 20/30 2021 dialect | Chapman 2020 dialect; Ningbo 2/3 in the 2021 dialect |
+| first value, checksum fields | the first sample and the 16-bit sum, every lead | same | same (:mod:`.writer`) |
+| age, sex | 45-85, mean 61 (sd 15); 5/10 male | 5-89, mean 64 (sd 25.5), 2 children; 19/30 male | normal(61, 15) in 18-95, 50 % male; normal(64, 25.5) in 5-95, 63 % male |
+| white noise (robust sd of the second difference / sqrt 6; 0.003 is the 4.88 uV grid most samples sit on) | 0.003 / 0.003 / 0.006 mV | 0.003 / 0.006 / 0.012 mV | sd 0.001-0.005; 0.002-0.01 mV |
+| baseline wander (median over leads of the peak-to-peak below 0.7 Hz) | 0.10 / 0.16 / 0.41 mV | 0.05 / 0.15 / 0.35 mV | 0.03-0.25 mV, both |
+| QRS size (1-40 Hz peak-to-peak, largest limb / chest lead) | 0.73 / 0.88 / 1.06; 1.99 / 2.22 / 4.71 mV | 0.89 / 1.69 / 2.41; 2.72 / 3.91 / 6.58 mV | gain 0.7-0.95; 1.0-1.2 (the model's own is ~1.7 / 2.3 mV at gain 1; kept within the other sources' 0.7-1.4 so that low and normal voltage stay apart) |
+| mains (50 Hz sinusoid fitted per lead) | 0/10 above 0.005 mV | 7/30 with 0.015-0.18 mV (5/30 a clear line) | none; 20 % of records, 0.015-0.15 mV |
+| dead leads (all samples 0) | 0/10 | 5/30: chest leads V2, V4, V6 (2), V1-V6, V2-V6, V4-V6 | none; 1 in 6 records, those patterns |
 
 Co-occurrence: labels are allocated code by code (rhythms first), each code to exactly its count
 of records, preferring records by affinities a cardiologist would expect (:data:`AFFINITY`: a
 second rhythm, both codes of an equivalent pair, opposite axis deviations or two bundle branch
 blocks are rare; LAnFB goes with LAD, AF with bundle branch blocks, TAb with LQT ...) and records
-that have no label yet.
+that have no label yet. 2021 (:data:`AFFINITY_2021`) adds CLBBB as LBBB's equivalent (LBBB's
+affinities, rare with LBBB as the other pairs are), BBB and CLBBB never with another bundle
+branch block (:data:`EXCLUDED`), PRWP with anterior Q waves and clockwise rotation, and counts
+the unscored rhythms (SVT, atrial tachycardia ...) as rhythms (:data:`RHYTHMS_2021`):
+Chapman-Shaoxing's rhythm counts add up to its 10,247 records, one rhythm each.
 """
 
 from __future__ import annotations
@@ -32,11 +57,12 @@ import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 
 import numpy as np
 
-from ecgtricks.data.sources import SOURCES, dx_counts
+from ecgtricks.data.sources import EDITION_SOURCES, SOURCES, SOURCES_2021, Source, dx_counts
 from ecgtricks.synth import ecg as m
 from ecgtricks.synth.writer import write_record
 from ecgtricks.utils.errors import ECGTricksError
@@ -44,6 +70,7 @@ from ecgtricks.utils.files import atomic_write_json
 
 TWIN_VERSION = 1
 MANIFEST = "twin.json"
+EDITIONS = (2020, 2021)
 
 
 @dataclass(frozen=True)
@@ -64,6 +91,8 @@ class Profile:
     age: tuple[float, float]  # mean, sd
     age_nan: float
     male: float
+    age_min: float = 18.0  # ages are drawn within age_min-95
+    dead_chest: float = 0.0  # records whose chest leads are partly recorded as all zeros
 
 
 PROFILES: dict[str, Profile] = {
@@ -79,7 +108,17 @@ PROFILES: dict[str, Profile] = {
                      0.5, "mv", "04-Jun-2020 15:11:55", (60.0, 17.0), 0.0, 0.52),
     "georgia": Profile("georgia", 60.0, (0.02, 0.06), 0.5, (0.012, 0.03), (0.08, 0.3), 0.2, (0.9, 1.2),
                        0.5, "mV", "05-May-2020 14:50:55", (61.0, 16.0), 0.1, 0.54),
+    # 2021: measured on the shared JS records (module docstring)
+    "chapman_shaoxing": Profile("10s", 50.0, (0.015, 0.05), 0.0, (0.001, 0.005), (0.03, 0.25), 0.1,
+                                (0.7, 0.95), 0.0, "mV", "23-Mar-2021 20:20:47", (61.0, 15.0), 0.0,
+                                0.5),
+    "ningbo": Profile("10s", 50.0, (0.015, 0.15), 0.2, (0.002, 0.01), (0.03, 0.25), 0.1, (1.0, 1.2),
+                      2 / 3, "mV", "29-Mar-2021 11:17:48", (64.0, 25.5), 0.0, 0.63, age_min=5.0,
+                      dead_chest=1 / 6),
 }
+# Ningbo's dead chest leads as the shared records show them (lead indices, V1 = 6), and how often.
+DEAD_CHEST_PATTERNS = ((7, 9, 11), (6, 7, 8, 9, 10, 11), (7, 8, 9, 10, 11), (9, 10, 11))
+DEAD_CHEST_SHARES = (0.4, 0.2, 0.2, 0.2)
 
 RHYTHMS = frozenset({m.NSR, m.SB, m.STACH, m.AF, m.AFL, m.PACING, m.BRADY, m.SA})
 _PAIRS = ((m.CRBBB, m.RBBB), (m.PAC, m.SVPB), (m.PVC, m.VPB))
@@ -104,6 +143,57 @@ AFFINITY: dict[tuple[str, str], float] = {
 }
 
 
+# 2021: the three new scored codes, and the unscored rhythms of the new sources (one rhythm per
+# record: Chapman-Shaoxing's scored rhythms, 9,508, and these, 739, make its 10,247 records).
+SVT, ATACH, AVNRT, AVRT, SAAWR = "426761007", "713422000", "251166008", "233897008", "17366009"
+RHYTHMS_2021 = RHYTHMS | frozenset({
+    SVT, ATACH, AVNRT, AVRT, SAAWR,
+    "233892002",  # accelerated atrial escape rhythm
+    "61277005",  # accelerated idioventricular rhythm
+    "426664006",  # accelerated junctional rhythm
+    "106068003",  # atrial rhythm
+    "29320008",  # atrioventricular junctional rhythm
+    "426648003",  # junctional tachycardia
+    "81898007",  # ventricular escape rhythm
+    "164896001",  # ventricular fibrillation
+    "111288001",  # ventricular flutter
+    "195101003",  # wandering atrial pacemaker
+})
+EXCLUDED = 1e-6  # "never": a record is taken only if no other is left (Gumbel tail ~ 1e-6)
+_RIGHT = (m.RBBB, m.CRBBB, m.IRBBB)
+_CLOCKWISE = ("251198002", "61721007")  # clockwise rotation; clockwise or counterclockwise
+
+
+def _affinity_2021() -> dict[tuple[str, str], float]:
+    """:data:`AFFINITY` plus the rules of the codes 2021 adds (and its rhythm set)."""
+    rules = dict(AFFINITY)
+    rules.update({(a, b): 0.02 for a in RHYTHMS_2021 for b in RHYTHMS_2021
+                  if a != b and (a, b) not in AFFINITY})
+    # CLBBB is LBBB's equivalent: LBBB's affinities, and rare together as the other pairs are
+    for (a, b), factor in AFFINITY.items():
+        if a == m.LBBB:
+            rules[(m.CLBBB, b)] = factor
+        if b == m.LBBB:
+            rules[(a, m.CLBBB)] = factor
+    rules[(m.LBBB, m.CLBBB)] = rules[(m.CLBBB, m.LBBB)] = 0.01
+    # BBB (side unspecified) and CLBBB go with no other bundle branch block
+    for other in (m.LBBB, m.CLBBB, *_RIGHT):
+        rules[(m.BBB, other)] = rules[(other, m.BBB)] = EXCLUDED
+    for other in _RIGHT:
+        rules[(m.CLBBB, other)] = rules[(other, m.CLBBB)] = EXCLUDED
+    rules[(m.PACING, m.BBB)] = 0.1
+    rules[(m.AF, m.BBB)] = 1.5
+    # poor R-wave progression: anterior infarction (Q waves), clockwise rotation
+    rules[(m.PRWP, m.QAB)] = rules[(m.QAB, m.PRWP)] = 2.0
+    for code in _CLOCKWISE:
+        rules[(m.PRWP, code)] = rules[(code, m.PRWP)] = 3.0
+    return rules
+
+
+AFFINITY_2021: dict[tuple[str, str], float] = _affinity_2021()
+_RULES = {2020: (AFFINITY, RHYTHMS), 2021: (AFFINITY_2021, RHYTHMS_2021)}
+
+
 # A record with no label yet is this many times likelier to get the next code; the few left with
 # none at the end take a label from a multi-label record (every real record has one).
 EMPTY_BOOST = 4.0
@@ -116,28 +206,31 @@ class TwinRecord:
     labels: tuple[str, ...]
 
 
-def allocate_labels(rng: np.random.Generator, n: int, targets: dict[str, int]) -> list[tuple[str, ...]]:
+def allocate_labels(rng: np.random.Generator, n: int, targets: dict[str, int],
+                    affinity: dict[tuple[str, str], float] | None = None,
+                    rhythms: frozenset[str] = RHYTHMS) -> list[tuple[str, ...]]:
     """Label sets for ``n`` records in which code ``c`` occurs exactly ``min(targets[c], n)`` times.
 
     Codes go out one at a time (rhythms first, then by count): each to the records with the largest
     ``log(weight) + Gumbel noise`` (a weighted draw without replacement), the weight being the product
-    of :data:`AFFINITY` with the labels a record already has, times :data:`EMPTY_BOOST` for a record with no label
-    (50 for a rhythm to a record without one). Records left with none then take one label each from
-    a multi-label record.
+    of ``affinity`` (:data:`AFFINITY`; 2021: :data:`AFFINITY_2021`) with the labels a record already
+    has, times :data:`EMPTY_BOOST` for a record with no label (50 for a rhythm to a record without
+    one). Records left with none then take one label each from a multi-label record.
     """
-    codes = sorted((c for c, k in targets.items() if k > 0), key=lambda c: (c not in RHYTHMS, -targets[c], c))
+    affinity = AFFINITY if affinity is None else affinity
+    codes = sorted((c for c, k in targets.items() if k > 0), key=lambda c: (c not in rhythms, -targets[c], c))
     index = {c: i for i, c in enumerate(codes)}
     log_affinity = np.zeros((len(codes), len(codes)))
-    for (a, b), factor in AFFINITY.items():
+    for (a, b), factor in affinity.items():
         if a in index and b in index:
             log_affinity[index[a], index[b]] = np.log(factor)
-    rhythm_cols = np.array([c in RHYTHMS for c in codes])
+    rhythm_cols = np.array([c in rhythms for c in codes])
     has = np.zeros((n, len(codes)), dtype=bool)
     for j, code in enumerate(codes):
         k = min(targets[code], n)
         score = has @ log_affinity[:, j]
         score += np.where(has.any(axis=1), 0.0, np.log(EMPTY_BOOST))
-        if code in RHYTHMS:
+        if code in rhythms:
             score += np.where(has[:, rhythm_cols].any(axis=1), 0.0, np.log(50.0))
         score += rng.gumbel(size=n)
         has[np.argpartition(-score, k - 1)[:k], j] = True
@@ -153,23 +246,58 @@ def allocate_labels(rng: np.random.Generator, n: int, targets: dict[str, int]) -
     return [tuple(labels) for labels in out]
 
 
-def plan(scale: float, seed: int = 0, sources: Sequence[str] | None = None) -> list[TwinRecord]:
-    """Every record of a twin: which names, with which labels (deterministic for scale and seed)."""
+def edition_sources(edition: int = 2020) -> dict[str, Source]:
+    """The sources of an edition's training set (:data:`ecgtricks.data.sources.EDITION_SOURCES`)."""
+    if edition not in EDITIONS:
+        raise ECGTricksError(f"--edition must be one of {', '.join(map(str, EDITIONS))}, got {edition}")
+    return EDITION_SOURCES[edition]
+
+
+def _source_keys(sources: Sequence[str] | None, edition: int) -> list[str]:
+    table = edition_sources(edition)
+    keys = list(sources or table)
+    unknown = [k for k in keys if k not in table]
+    if unknown:
+        raise ECGTricksError(f"no source {', '.join(unknown)} in the {edition} training set: "
+                             f"its sources are {', '.join(table)}")
+    return keys
+
+
+def _rounded(rng: np.random.Generator, x: float) -> int:
+    return int(np.floor(x) + (rng.random() < x - np.floor(x)))
+
+
+def plan(scale: float, seed: int = 0, sources: Sequence[str] | None = None,
+         edition: int = 2020) -> list[TwinRecord]:
+    """Every record of a twin: which names, with which labels (deterministic for scale and seed).
+
+    2021 rounds the codes of the 2020 table from each source's stream in 2020's order, and the
+    codes 2021 adds from a stream of their own, so that the six sources draw as in 2020; what
+    changes there is the allocation's rules (:data:`AFFINITY_2021`, :data:`RHYTHMS_2021`).
+    """
     if not 0 < scale <= 1:
         raise ECGTricksError(f"--scale must be in (0, 1], got {scale}")
-    keys = list(sources or SOURCES)
-    counts = dx_counts()
+    table = edition_sources(edition)
+    keys = _source_keys(sources, edition)
+    counts = dx_counts(edition)
+    by_code = {d.code: d for d in counts}
+    first = [d.code for d in dx_counts(2020) if d.code in by_code]  # 2020's draws, in its order
+    added = [d.code for d in counts if d.code not in set(first)]
+    affinity, rhythms = _RULES[edition]
     records: list[TwinRecord] = []
     for i, key in enumerate(keys):
-        source = SOURCES[key]
+        source = table[key]
         rng = np.random.default_rng([seed, TWIN_VERSION, i])
         names = source.names()
         n = len(names) if scale == 1 else max(1, int(round(scale * len(names))))
         chosen = sorted(rng.choice(len(names), size=n, replace=False)) if n < len(names) else range(len(names))
-        expected = {d.code: d.per_source[key] * n / source.records for d in counts}
+        expected = {c: by_code[c].per_source[key] * n / source.records for c in first + added}
         # Scale 1 keeps the table counts; below, unbiased rounding keeps rare codes at their rate.
-        targets = {c: int(np.floor(x) + (rng.random() < x - np.floor(x))) for c, x in expected.items()}
-        labels = allocate_labels(rng, n, targets)
+        targets = {c: _rounded(rng, expected[c]) for c in first}
+        if added:
+            own = np.random.default_rng([seed, TWIN_VERSION, i, edition])
+            targets.update({c: _rounded(own, expected[c]) for c in added})
+        labels = allocate_labels(rng, n, targets, affinity, rhythms)
         records += [TwinRecord(key, names[j], labels[r]) for r, j in enumerate(chosen)]
     return records
 
@@ -186,34 +314,53 @@ def _duration(rng: np.random.Generator, kind: str) -> float:
     return 10.0
 
 
+# Record streams are seeded on the source's place in the 2021 table, whose first six are 2020's
+# in 2020's order: a 2020 record draws exactly as before editions existed.
+_STREAM_INDEX = {key: i for i, key in enumerate(SOURCES_2021)}
+assert list(_STREAM_INDEX)[: len(SOURCES)] == list(SOURCES)
+
+
 def record_rng(seed: int, record: TwinRecord) -> np.random.Generator:
     """The generator of one record's signal and demographics: a function of (seed, record) only."""
-    source = SOURCES[record.source]
+    source = SOURCES_2021[record.source]
     number = int(record.name[len(source.prefix):])
-    return np.random.default_rng([seed, TWIN_VERSION, list(SOURCES).index(record.source), number])
+    return np.random.default_rng([seed, TWIN_VERSION, _STREAM_INDEX[record.source], number])
 
 
-def write_twin_record(dest: Path, seed: int, record: TwinRecord) -> int:
+@cache
+def _drawn_codes(edition: int) -> frozenset[str]:
+    """The codes the signal shows: the edition's scored ones (the others are only written)."""
+    return frozenset(d.code for d in dx_counts(edition) if d.scored)
+
+
+def write_twin_record(dest: Path, seed: int, record: TwinRecord, edition: int = 2020) -> int:
     """Generate and write one record; returns its bytes on disk."""
     rng = record_rng(seed, record)
-    source, profile = SOURCES[record.source], PROFILES[record.source]
+    source, profile = edition_sources(edition)[record.source], PROFILES[record.source]
     u = rng.uniform
     noise = m.NoiseProfile(
         white_mv=u(*profile.white_mv), wander_mv=u(*profile.wander_mv), mains_hz=profile.mains_hz,
         mains_mv=u(*profile.mains_mv) if rng.random() < profile.mains_share else 0.0,
         emg_mv=u(0.01, 0.04) if rng.random() < profile.emg_share else 0.0,
     )
-    ecg = m.generate_ecg(rng, record.labels, fs=source.fs, duration_s=_duration(rng, profile.lengths),
-                         amplitude=u(*profile.amplitude), noise=noise)
-    age = None if rng.random() < profile.age_nan else float(np.clip(rng.normal(*profile.age), 18, 95))
+    drawn = _drawn_codes(edition)
+    ecg = m.generate_ecg(rng, [c for c in record.labels if c in drawn], fs=source.fs,
+                         duration_s=_duration(rng, profile.lengths), amplitude=u(*profile.amplitude),
+                         noise=noise)
+    age = None if rng.random() < profile.age_nan else float(
+        np.clip(rng.normal(*profile.age), profile.age_min, 95))
     sex = "Male" if rng.random() < profile.male else "Female"
     dialect = "2021" if rng.random() < profile.dialect_2021 else "2020"
-    return write_record(dest / record.source / record.name, ecg.signal_mv, source.fs, record.labels,
+    signal = ecg.signal_mv
+    if profile.dead_chest and rng.random() < profile.dead_chest:  # (no draw for other sources)
+        signal = signal.copy()
+        signal[list(DEAD_CHEST_PATTERNS[rng.choice(len(DEAD_CHEST_PATTERNS), p=DEAD_CHEST_SHARES)])] = 0.0
+    return write_record(dest / record.source / record.name, signal, source.fs, record.labels,
                         age=age, sex=sex, dialect=dialect, unit=profile.unit, timestamp=profile.timestamp)
 
 
-def _write_many(dest: str, seed: int, records: list[TwinRecord]) -> tuple[int, int]:
-    return len(records), sum(write_twin_record(Path(dest), seed, r) for r in records)
+def _write_many(dest: str, seed: int, records: list[TwinRecord], edition: int = 2020) -> tuple[int, int]:
+    return len(records), sum(write_twin_record(Path(dest), seed, r, edition) for r in records)
 
 
 def _chunks(records: list[TwinRecord], size: int) -> Iterator[list[TwinRecord]]:
@@ -221,51 +368,64 @@ def _chunks(records: list[TwinRecord], size: int) -> Iterator[list[TwinRecord]]:
         yield records[start : start + size]
 
 
+def _identity(manifest: dict) -> dict:
+    """What makes a twin: a ``twin.json`` without ``edition`` is a 2020 twin (written so before
+    editions existed, and still for 2020, so that a 2020 twin's files stay as they were)."""
+    return {"version": manifest.get("version"), "scale": manifest.get("scale"),
+            "seed": manifest.get("seed"), "sources": manifest.get("sources"),
+            "edition": manifest.get("edition", 2020)}
+
+
 def synthesize(dest: Path, scale: float = 1.0, seed: int = 0, *, workers: int | None = None,
-               sources: Sequence[str] | None = None, progress: bool = True) -> dict:
+               sources: Sequence[str] | None = None, progress: bool = True,
+               edition: int = 2020) -> dict:
     """Write the twin into ``dest``; records already written (their ``.hea`` exists) are kept, so an
     interrupted run finishes the rest. Returns the summary also stored in ``dest/twin.json``."""
     from tqdm import tqdm
 
+    from ecgtricks.scoring.editions import edition as scorer_edition
+
     started = time.perf_counter()
     dest = Path(dest)
-    keys = list(sources or SOURCES)
+    table = edition_sources(edition)
+    keys = _source_keys(sources, edition)
     identity = {"version": TWIN_VERSION, "scale": scale, "seed": seed, "sources": keys}
+    if edition != 2020:
+        identity["edition"] = edition
     manifest = dest / MANIFEST
     if manifest.is_file():
-        old = json.loads(manifest.read_text())
-        if {k: old.get(k) for k in identity} != identity:
+        old = _identity(json.loads(manifest.read_text()))
+        if old != _identity(identity):
             raise ECGTricksError(
-                f"{dest} holds a twin of {({k: old.get(k) for k in identity})}, not {identity}: "
+                f"{dest} holds a twin of {old}, not {_identity(identity)}: "
                 "choose another DEST (nothing was changed)")
-    records = plan(scale, seed, keys)
+    records = plan(scale, seed, keys, edition)
     dest.mkdir(parents=True, exist_ok=True)
     atomic_write_json(manifest, {**identity, "complete": False})
     done = {(key, p.name[:-4]) for key in keys if (dest / key).is_dir()
             for p in os.scandir(dest / key) if p.name.endswith(".hea")}
     todo = [r for r in records if (r.source, r.name) not in done]
     # Longest first: the 30-minute INCART records should not be the last ones a worker holds.
-    todo.sort(key=lambda r: -SOURCES[r.source].fs * (1800 if r.source == "incart" else 1))
+    todo.sort(key=lambda r: -table[r.source].fs * (1800 if r.source == "incart" else 1))
     workers = max(1, min(workers or os.cpu_count() or 1, len(todo) // 64 or 1))
     written_bytes = 0
     with tqdm(total=len(records), initial=len(records) - len(todo), unit="rec", desc="synthesize",
               disable=not progress) as bar:
         if workers == 1:
             for chunk in _chunks(todo, 64):
-                count, size = _write_many(str(dest), seed, chunk)
+                count, size = _write_many(str(dest), seed, chunk, edition)
                 written_bytes += size
                 bar.update(count)
         else:
             with ProcessPoolExecutor(workers) as pool:
-                futures = [pool.submit(_write_many, str(dest), seed, c) for c in _chunks(todo, 64)]
+                futures = [pool.submit(_write_many, str(dest), seed, c, edition) for c in _chunks(todo, 64)]
                 for future in futures:
                     count, size = future.result()
                     written_bytes += size
                     bar.update(count)
     total_bytes = sum(p.stat().st_size for key in keys for p in (dest / key).iterdir() if p.suffix in (".hea", ".mat"))
-    from ecgtricks.scoring.labels import SCORED_AS
-
-    present = {SCORED_AS[c] for r in records for c in r.labels if c in SCORED_AS}
+    scored_as = scorer_edition(edition).scored_as
+    present = {scored_as[c] for r in records for c in r.labels if c in scored_as}
     summary = {
         **identity, "complete": True, "records": len(records), "written": len(todo),
         "per_source": {k: sum(r.source == k for r in records) for k in keys},

@@ -1,4 +1,5 @@
-"""A physiological 12-lead ECG model in which each scored Challenge 2020 class is visible.
+"""A physiological 12-lead ECG model in which each scored Challenge class is visible (the 24
+classes of 2020 and the 26 of 2021: 30 SNOMED CT codes).
 
 The heart is a moving dipole ("vector loop"): every wave (P, the parts of the QRS, T, f and F
 waves) is a 3-D vector times a Gaussian time course placed at each beat, projected onto the
@@ -43,7 +44,9 @@ from ecgtricks.synth.ecg.constants import (
     AXIS_LANFB,
     AXIS_NORMAL,
     AXIS_RAD,
+    BBB,
     BRADY,
+    CLBBB,
     COUPLING,
     CRBBB,
     ECTOPY_PER_10S,
@@ -72,8 +75,11 @@ from ecgtricks.synth.ecg.constants import (
     PR_LPR,
     PR_NORMAL,
     PR_STACH,
+    PRWP,
+    PRWP_R,
     PVC,
     QAB,
+    QRS_BBB,
     QRS_IRBBB,
     QRS_LBBB,
     QRS_NORMAL,
@@ -119,7 +125,9 @@ __all__ = [
     "IAVB",
     "AF",
     "AFL",
+    "BBB",
     "BRADY",
+    "CLBBB",
     "CRBBB",
     "IRBBB",
     "LANFB",
@@ -129,6 +137,7 @@ __all__ = [
     "NSIVCB",
     "PACING",
     "PAC",
+    "PRWP",
     "PVC",
     "LPR",
     "LQT",
@@ -164,6 +173,7 @@ __all__ = [
     "QRS_PVC",
     "QRS_PACED",
     "QRS_QAB",
+    "QRS_BBB",
     "QTC_NORMAL",
     "QTC_LQT",
     "AXIS_NORMAL",
@@ -184,4 +194,5 @@ __all__ = [
     "LQRSV_LIMB",
     "LQRSV_CHEST",
     "SPIKE_MV",
+    "PRWP_R",
 ]

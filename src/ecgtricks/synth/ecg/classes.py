@@ -1,5 +1,7 @@
 """What each SNOMED CT code does to the signal: the class definitions table (README).
 
+Every scored code of 2020 (27) and 2021 (30: CLBBB, BBB and PRWP added) has a row.
+
 The generator's own reading of a record's codes is :mod:`ecgtricks.synth.ecg.plan`; this table
 describes, in words and with the parameter ranges of :mod:`ecgtricks.synth.ecg.constants`, what
 each class looks like.
@@ -17,7 +19,9 @@ from ecgtricks.synth.ecg.constants import (
     AXIS_LANFB,
     AXIS_NORMAL,
     AXIS_RAD,
+    BBB,
     BRADY,
+    CLBBB,
     COUPLING,
     CRBBB,
     ECTOPY_PER_10S,
@@ -43,8 +47,11 @@ from ecgtricks.synth.ecg.constants import (
     PR_LPR,
     PR_NORMAL,
     PR_STACH,
+    PRWP,
+    PRWP_R,
     PVC,
     QAB,
+    QRS_BBB,
     QRS_IRBBB,
     QRS_LBBB,
     QRS_NSIVCB,
@@ -148,6 +155,15 @@ CLASS_DEFINITIONS: tuple[ClassDefinition, ...] = (
                     "no septal forces; two slow leftward-posterior forces: broad notched R in I, "
                     "aVL, V5, V6 without q, QS or rS in V1-V3; discordant ST-T",
                     f"QRS {_r(QRS_LBBB, 1000)} ms"),
+    ClassDefinition(CLBBB, "CLBBB", "complete left bundle branch block",
+                    "as 164909002 (the same class; scored from 2021)",
+                    f"QRS {_r(QRS_LBBB, 1000)} ms"),
+    ClassDefinition(BBB, "BBB", "bundle branch block",
+                    "side unspecified (scored from 2021), drawn as neither typical pattern "
+                    "(masquerading): no septal q and a broad R in I, aVL, "
+                    "V5, V6 without S (as LBBB), then a slow terminal anterior-leftward force: "
+                    "rSR' in V1 (as RBBB) without RBBB's wide lateral S; T inverted V1-V3",
+                    f"QRS {_r(QRS_BBB, 1000)} ms"),
     ClassDefinition(NSIVCB, "NSIVCB", "nonspecific intraventricular conduction disorder",
                     "the normal QRS slowed uniformly (septal q kept, no R')",
                     f"QRS {_r(QRS_NSIVCB, 1000)} ms"),
@@ -187,6 +203,11 @@ CLASS_DEFINITIONS: tuple[ClassDefinition, ...] = (
     ClassDefinition(QAB, "QAb", "Q wave abnormal",
                     "a 40+ ms initial force away from an infarct: superior (Q in II, III, aVF) or "
                     "posterior (QS in V1-V3, Q in V4)", f"QRS {_r(QRS_QAB, 1000)} ms"),
+    ClassDefinition(PRWP, "PRWP", "poor R wave progression",
+                    "(scored from 2021) anterior forces shrunk (septal r smaller, main force turned posterior; limb "
+                    "leads and axis unchanged): small r in V1-V4, deep S in V1-V3, transition at "
+                    "V5 or V6", f"tallest R in V1-V4 {_r(PRWP_R)} mV (R in V3 <= 3 mm), r of "
+                    "0.05 mV or more in each"),
     ClassDefinition(LQRSV, "LQRSV", "low QRS voltages",
                     "QRS scaled down (P and T too); axis kept near lead II",
                     f"largest limb-lead QRS {_r(LQRSV_LIMB)} mV, largest chest-lead "

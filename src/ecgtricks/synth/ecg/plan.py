@@ -2,11 +2,13 @@
 
 Precedence when labels conflict (noted in ``ECG.truth['notes']`` for each record):
 rhythm PR > AFL > AF > sinus (AF with AFL: flutter); sinus rate STach > SB/Brady > NSR;
-Brady sets any rhythm's rate (AF 44-54, AFL 6:1 conduction, pacing 45-54); conduction LBBB >
-RBBB > IRBBB, NSIVCB only widens another block (with IRBBB: 116-119 ms); LAnFB and LAD win over
-RAD; TInv wins over TAb, TAb over a bundle branch block's secondary T; paced beats show no
-intrinsic conduction, Q-wave or axis class except RAD (left-ventricular pacing) -- the default
-RV apical pacing has a left-superior axis.
+Brady sets any rhythm's rate (AF 44-54, AFL 6:1 conduction, pacing 45-54); conduction LBBB
+(or CLBBB, the same class) > RBBB > BBB (unspecified bundle branch block) > IRBBB, NSIVCB only
+widens another block (with IRBBB: 116-119 ms); LAnFB and LAD win over RAD; TInv wins over TAb, TAb
+over a bundle branch block's secondary T; paced beats show no intrinsic conduction, Q-wave, axis
+or R-progression class except RAD (left-ventricular pacing) -- the default RV apical pacing has a
+left-superior axis. PRWP (poor R-wave progression) shapes the conducted QRS of any conduction;
+with RBBB the R' of V1-V3 stays.
 """
 
 from __future__ import annotations
@@ -16,7 +18,9 @@ from dataclasses import dataclass, field
 from ecgtricks.synth.ecg.constants import (
     AF,
     AFL,
+    BBB,
     BRADY,
+    CLBBB,
     CRBBB,
     IAVB,
     IRBBB,
@@ -34,6 +38,7 @@ from ecgtricks.synth.ecg.constants import (
     PR_LPR,
     PR_NORMAL,
     PR_STACH,
+    PRWP,
     PVC,
     QAB,
     RAD,
@@ -61,7 +66,7 @@ class Plan:
     sa: bool = False
     brady: bool = False
     pr: tuple[float, float] | None = PR_NORMAL
-    conduction: str = "normal"  # normal | rbbb | irbbb | lbbb
+    conduction: str = "normal"  # normal | rbbb | irbbb | lbbb | bbb
     nsivcb: bool = False
     lanfb: bool = False
     axis_class: str = "normal"  # normal | lad | rad
@@ -72,6 +77,7 @@ class Plan:
     tinv: bool = False
     qab: bool = False
     lqrsv: bool = False
+    prwp: bool = False
     notes: list[str] = field(default_factory=list)
 
 
@@ -84,11 +90,12 @@ def plan_for(codes: set[str]) -> Plan:
     p.pvc = bool(codes & {PVC, VPB})
     p.lqt, p.tab, p.tinv = LQT in codes, TAB in codes, TINV in codes
     p.qab, p.lqrsv = QAB in codes, LQRSV in codes
+    p.prwp = PRWP in codes
     if p.tab and p.tinv:
         p.notes.append("TAb with TInv: the inversion is the T abnormality")
-    elif p.tab and p.conduction in ("rbbb", "lbbb"):
+    elif p.tab and p.conduction in ("rbbb", "lbbb", "bbb"):
         p.notes.append("TAb with a bundle branch block: flat or biphasic T, not the secondary one")
-    if p.rhythm == "paced" and (p.conduction != "normal" or p.nsivcb or p.lanfb or p.qab):
+    if p.rhythm == "paced" and (p.conduction != "normal" or p.nsivcb or p.lanfb or p.qab or p.prwp):
         p.notes.append("paced beats override the intrinsic QRS classes (seen in PACs only)")
     return p
 
@@ -127,12 +134,20 @@ def _rhythm(p: Plan, codes: set[str]) -> None:
 
 def _conduction(p: Plan, codes: set[str]) -> None:
     """Intraventricular conduction and the axis class."""
-    if LBBB in codes:
+    if codes & {LBBB, CLBBB}:
         p.conduction = "lbbb"
         if codes & {CRBBB, RBBB, IRBBB}:
             p.notes.append("LBBB with RBBB/IRBBB: LBBB morphology generated")
+        if BBB in codes:
+            p.notes.append("LBBB with BBB: LBBB morphology generated")
     elif codes & {CRBBB, RBBB}:
         p.conduction = "rbbb"
+        if BBB in codes:
+            p.notes.append("RBBB with BBB: RBBB morphology generated")
+    elif BBB in codes:
+        p.conduction = "bbb"
+        if IRBBB in codes:
+            p.notes.append("BBB with IRBBB: the unspecified bundle branch block generated")
     elif IRBBB in codes:
         p.conduction = "irbbb"
     p.nsivcb = NSIVCB in codes

@@ -3,11 +3,13 @@
 A QRS is a sequence of activation forces (septal, left-ventricular free wall, basal, and a
 delayed right-ventricular force in RBBB), so its shape in each lead follows from the conduction
 class: rS in V1 and qR in V6 for a normal heart, rsR' in V1 with a slurred S in I/V6 for RBBB,
-a notched leftward-posterior R without septal q for LBBB, an inferior-right initial force
-followed by a left-superior one for LAnFB, a superior (inferior MI) or posterior (anterior MI)
-initial force for pathological Q waves. The frontal axis is the direction of the net QRS area
-and is solved for exactly. Paced beats and PVCs are two broad forces spreading slowly through
-the myocardium.
+a notched leftward-posterior R without septal q for LBBB, neither pattern for a bundle branch
+block of unspecified side (BBB: LBBB's slow leftward forces without septal q, then a terminal
+anterior-leftward force, an R' in V1 without RBBB's wide lateral S), an inferior-right initial
+force followed by a left-superior one for LAnFB, a superior (inferior MI) or posterior (anterior
+MI) initial force for pathological Q waves, small anterior forces for poor R-wave progression.
+The frontal axis is the direction of the net QRS area and is solved for exactly. Paced beats and
+PVCs are two broad forces spreading slowly through the myocardium.
 
 Lead II stays readable for an R-peak detector in every class: its QRS is at least 0.45 mV
 (0.2-0.4 with low voltage).
@@ -26,6 +28,8 @@ from ecgtricks.synth.ecg.constants import (
     AXIS_RAD,
     LQRSV_CHEST,
     LQRSV_LIMB,
+    PRWP_R,
+    QRS_BBB,
     QRS_IRBBB,
     QRS_LBBB,
     QRS_NORMAL,
@@ -75,6 +79,8 @@ def intrinsic_qrs(rng: np.random.Generator, conduction: str, lanfb: bool, qab: s
     """The QRS of conducted beats (unit main force), by conduction class."""
     if conduction == "lbbb":
         d, r_off, fixed, main = _lbbb_forces(rng)
+    elif conduction == "bbb":
+        d, r_off, fixed, main = _bbb_forces(rng, nsivcb)
     else:
         d, r_off, fixed, main = _conducted_forces(rng, conduction, lanfb, qab, axis, nsivcb)
     fixed_area = sum(v[:2] * s * SQ2PI for _, s, v in fixed) if fixed else np.zeros(2)
@@ -97,6 +103,27 @@ def _lbbb_forces(rng: np.random.Generator) -> tuple[float, float, list[Force], l
     z1, z2 = -u(1.0, 1.4), -u(0.6, 1.0)
     main = [(0.34 * d, 0.125 * d, 1.0, z1), (0.66 * d, 0.12 * d, u(0.8, 1.1), z2)]
     return d, 0.34 * d, fixed, main
+
+
+def _bbb_forces(rng: np.random.Generator,
+                nsivcb: bool) -> tuple[float, float, list[Force], list[MainForce]]:
+    """Duration, R fiducial, fixed and main forces of a bundle branch block of unspecified side,
+    drawn as neither typical pattern ("masquerading"): the septum activated from the left and
+    the left ventricle slowly (no q and a broad R in I, aVL, V5, V6, as in LBBB), then a slow
+    terminal force anterior, leftward and superior: an R' in V1 as in RBBB, but without RBBB's
+    wide S in I, aVL, V5, V6 (the force is not rightward)."""
+    u = rng.uniform
+    d = u(*QRS_BBB)
+    if nsivcb:
+        d = max(d, u(*QRS_NSIVCB))
+    lv = d * u(0.72, 0.78)  # the left ventricle done, the terminal force remains
+    sig = (d - lv + 0.01) / 5.0
+    late = unit([u(0.45, 0.6), -u(0.15, 0.4), 1.0]) * u(0.55, 0.75)
+    # a tiny anterior initial force: the r of rSR' in V1 (not a QS, which reads as a Q wave)
+    fixed: list[Force] = [(0.12 * lv, 0.06 * lv, frontal(60, 3.0, u(0.03, 0.06))),
+                          (d - 2.5 * sig, sig, late)]
+    main = [(0.36 * lv, 0.13 * lv, 1.0, -u(0.4, 0.8)), (0.7 * lv, 0.12 * lv, u(0.7, 1.0), -u(0.2, 0.5))]
+    return d, 0.36 * lv, fixed, main
 
 
 def _conducted_forces(rng: np.random.Generator, conduction: str, lanfb: bool, qab: str | None,
@@ -210,7 +237,7 @@ def draw_axis(rng: np.random.Generator, p: Plan) -> float:
         lo, hi = AXIS_RAD
     else:
         lo, hi = AXIS_NORMAL
-        if p.conduction == "lbbb":  # a left bundle branch block's axis: normal to leftward
+        if p.conduction in ("lbbb", "bbb"):  # a left bundle branch block's axis: normal to leftward
             hi = 60.0
     if p.lqrsv:
         lo, hi = (max(lo, 20.0), hi) if p.axis_class == "normal" else (
@@ -288,7 +315,7 @@ def design_qrs(rng: np.random.Generator, p: Plan) -> QRSDesign:
         paced = broad_qrs(rng, u(*QRS_PACED), u(0.015, 0.025), paced_axis, z, u(-30, 30))
     if qab_territory != "anterior" and p.conduction in ("normal", "irbbb"):
         intrinsic = _r_wave_progression(intrinsic, lead12_unit)
-    if qab_territory is None and p.conduction != "lbbb" and not p.lanfb and axis >= -30:
+    if qab_territory is None and p.conduction not in ("lbbb", "bbb") and not p.lanfb and axis >= -30:
         intrinsic = _septal_r(rng, intrinsic, lead12_unit, axis)
     # Voltage: scale each complex to lead II / limb targets, then pick the chest gain from the
     # dominant one (the same chest for every beat kind).
@@ -300,6 +327,10 @@ def design_qrs(rng: np.random.Generator, p: Plan) -> QRSDesign:
     chest_p2p = float(peak_lead_stats(dominant, lead12_unit)[1][6:].max())
     chest_target = u(*LQRSV_CHEST) if p.lqrsv else u(1.3, 3.0)
     chest_gain = float(np.clip(chest_target / chest_p2p, 0.25 if p.lqrsv else 0.6, 1.6))
+    if p.prwp:
+        intrinsic, chest_gain = _poor_r_progression(rng, intrinsic, rotation, chest_gain,
+                                                    max(3.0, chest_target))
+        dominant = paced if paced is not None else intrinsic
     lead8 = lead_matrix(rotation, chest_gain)
     lead12 = expand_leads(lead8)
     r_dom, p2p_dom = peak_lead_stats(dominant, lead12)
@@ -319,6 +350,49 @@ def _r_wave_progression(intrinsic: Shape, lead12: np.ndarray) -> Shape:
         if r_v[10] > 1.2 * (p2p_v[10] - r_v[10]) and r_v[11] > 1.2 * (p2p_v[11] - r_v[11]):
             break
     return trial
+
+
+def _poor_r_progression(rng: np.random.Generator, intrinsic: Shape, rotation: float,
+                        chest_gain: float, chest_cap: float) -> tuple[Shape, float]:
+    """Poor R-wave progression: the tallest R of V1-V4 no more than a drawn 0.08-0.2 mV, an r
+    still there (0.05 mV and 4 % of the lead's QRS or more: rS, not QS) wherever the QRS had
+    one, so the transition moves to V5/V6.
+
+    Only the anterior-posterior (z) parts of the forces change, so the limb leads and the
+    frontal axis stay exactly as drawn: the forces before the main one (the septal r) shrink
+    and the main force (with LBBB's second one) turns posterior, the smallest change that meets
+    the target first. The chest gain comes down if the S waves this deepens would pass
+    ``chest_cap`` mV. Returns the QRS and the chest gain."""
+    target = float(rng.uniform(*PRWP_R))
+    unit_gain = lead_matrix(rotation, 1.0)[2:]  # V1-V6 at unit gain
+    vecs0 = intrinsic.vecs
+    norms = np.linalg.norm(vecs0, axis=1)
+    main = int(np.argmax(norms))
+    early = intrinsic.centers < intrinsic.centers[main]
+    big = ~early & (norms >= 0.6 * norms[main])  # a right bundle branch block's R' is not
+    xy = np.hypot(vecs0[big, 0], vecs0[big, 1])
+    t = np.arange(-0.02, intrinsic.duration + 0.03, 5e-4)
+    had_r = (chest_gain * (unit_gain[:4] @ intrinsic.sample(t))).max(axis=1) >= 0.05
+    best: tuple[float, Shape, float] | None = None
+    for shift in np.arange(0.0, 3.01, 0.1):
+        for factor in (1.0, 0.8, 0.6, 0.45, 0.3, 0.2):
+            vecs = vecs0.copy()
+            vecs[early, 2] *= factor
+            vecs[big, 2] -= shift * xy
+            trial = Shape(intrinsic.centers, intrinsic.sigmas, vecs, intrinsic.r_offset,
+                          intrinsic.duration)
+            waves = unit_gain @ trial.sample(t)
+            gain = min(chest_gain, chest_cap / max(float(np.ptp(waves, axis=1).max()), 1e-9))
+            leads = gain * waves[:4]
+            r = leads.max(axis=1)
+            ok_r = (r >= np.maximum(0.05, 0.04 * np.ptp(leads, axis=1)))[had_r].all()
+            miss = max(float(r.max()) - target, 0.0) + 10 * float(not ok_r)
+            if best is None or miss < best[0]:
+                best = (miss, trial, gain)
+            if miss == 0.0:
+                return trial, gain
+    assert best is not None
+    return best[1], best[2]
 
 
 def _septal_r(rng: np.random.Generator, intrinsic: Shape, lead12: np.ndarray,

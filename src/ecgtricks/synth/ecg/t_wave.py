@@ -115,8 +115,8 @@ def design_t(rng: np.random.Generator, p: Plan, axis: float, shape: Shape,
     record's class and the first one that breaks none is kept (else the least bad): normal T
     upright in I, II, aVF, V3-V6 where the QRS is R-dominant, at most 0.45 x R where R dominates
     and 0.45 x the QRS height in II (a detector must not take T for R), secondary T inversion
-    in V1-V3 for RBBB, discordant ST-T for LBBB, primary inversion in two contiguous leads for
-    TInv, flat or biphasic T in I, II, V4-V6 for TAb.
+    in V1-V3 for RBBB and BBB, discordant ST-T for LBBB, primary inversion in two contiguous
+    leads for TInv, flat or biphasic T in I, II, V4-V6 for TAb.
     """
     r, p2p = peak_lead_stats(shape, lead12)
     s, net = p2p - r, lead12 @ shape.area()
@@ -147,8 +147,8 @@ def design_t(rng: np.random.Generator, p: Plan, axis: float, shape: Shape,
         low[[j for j in (6, 7) if net[j] < 0]] = 0.1
         i, _ = cands.best(dirs, low, high)
         return cands.vector(dirs, i), None
-    if p.conduction == "rbbb":
-        # Secondary inversion in V1-V3: T turned away from the late anterior RV forces.
+    if p.conduction in ("rbbb", "bbb"):
+        # Secondary inversion in V1-V3: T turned away from the late anterior (RV) forces.
         dirs = normal.copy()
         dirs[:, 2] = -rng.uniform(0.3, 1.4, _K)
         high = _NO_HIGH.copy()
