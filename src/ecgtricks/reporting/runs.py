@@ -175,3 +175,29 @@ def crossfit_scores(group: Group) -> dict[RunKey, float]:
             y, p = data[key]
             scores[key] = metrics.challenge_score(y, apply_thresholds(p, thresholds))
     return scores
+
+
+def missing_runs(groups: Sequence[Group]) -> dict[str, list[RunKey]]:
+    """Per group (by key), the (seed, fold) runs that its family -- its reference and the other
+    variants of that reference: same experiment, same other overrides -- has and it lacks (a
+    cancelled or failed job, a sweep not finished). Groups that lack none are left out."""
+    families: dict[tuple[str, tuple[str, ...]], list[Group]] = {}
+    for g in groups:
+        families.setdefault((g.experiment, g.rest), []).append(g)
+    missing = {}
+    for family in families.values():
+        expected = set().union(*(g.summaries for g in family))
+        for g in family:
+            lacking = sorted(expected - set(g.summaries))
+            if lacking:
+                missing[g.key] = lacking
+    return missing
+
+
+def describe_missing(keys: Sequence[RunKey]) -> str:
+    """``missing fold 1 (seed 0)``, ``missing folds 1, 2 (seed 0), fold 0 (seed 1)``."""
+    parts = []
+    for seed in sorted({s for s, _ in keys}):
+        folds = sorted(f for s, f in keys if s == seed)
+        parts.append(f"fold{'s' if len(folds) > 1 else ''} {', '.join(map(str, folds))} (seed {seed})")
+    return "missing " + ", ".join(parts)

@@ -9,9 +9,15 @@ from typing import Any
 
 from ecgtricks.reporting.figures import plot_delta, plot_per_class_f1
 from ecgtricks.reporting.page import to_html
-from ecgtricks.reporting.render import per_class_csv, to_csv, to_markdown
+from ecgtricks.reporting.render import (
+    common_overrides,
+    per_class_csv,
+    short_variant,
+    to_csv,
+    to_markdown,
+)
 from ecgtricks.reporting.rows import build_rows
-from ecgtricks.reporting.runs import Group, collect
+from ecgtricks.reporting.runs import Group, collect, describe_missing, missing_runs
 from ecgtricks.reporting.stats import DEFAULT_ROPE
 from ecgtricks.utils.errors import ECGTricksError
 from ecgtricks.utils.files import atomic_write_bytes
@@ -32,7 +38,14 @@ def write_report(
     rows, per_class = build_rows(groups, rope=rope)
     out_dir.mkdir(parents=True, exist_ok=True)
     delta_png, per_class_png = plot_delta(rows), plot_per_class_f1(per_class)
-    atomic_write_bytes(out_dir / "ablation.md", to_markdown(rows, per_class, sweep_dir).encode())
+    markdown = to_markdown(rows, per_class, sweep_dir)
+    lacking = missing_lines(groups)
+    for line in lacking:
+        log.warning("%s", line)
+    if lacking:  # under the title, where it is seen
+        title, _, rest = markdown.partition("\n")
+        markdown = "\n".join([title, "", MISSING_TEXT, "", *(f"- {line}" for line in lacking), rest])
+    atomic_write_bytes(out_dir / "ablation.md", markdown.encode())
     atomic_write_bytes(out_dir / "ablation.csv", to_csv(rows).encode())
     atomic_write_bytes(out_dir / "per_class_f1.csv", per_class_csv(per_class).encode())
     atomic_write_bytes(out_dir / "delta.png", delta_png)
@@ -43,6 +56,22 @@ def write_report(
     if failed:
         log.warning("%d failed runs (not in the report): %s", len(failed), ", ".join(str(f.parent) for f in failed))
     return rows, groups
+
+
+MISSING_TEXT = (
+    "**Missing runs**: these variants lack (seed, fold) runs that their reference or the other "
+    "variants have (a cancelled or failed job, an unfinished sweep); their means cover fewer runs "
+    "and their Δ only the pairs both finished. Run the sweep again to fill them in."
+)
+
+
+def missing_lines(groups: Sequence[Group]) -> list[str]:
+    """One line per variant lacking runs its family has: ``baseline/+trick=dropout: missing fold 1
+    (seed 0)`` (variants named as in the tables, without the overrides every run shares)."""
+    common = common_overrides([g.variant for g in groups])
+    by_key = {g.key: g for g in groups}
+    return [f"{by_key[key].experiment}/{short_variant(by_key[key].variant, common)}: {describe_missing(keys)}"
+            for key, keys in missing_runs(groups).items()]
 
 
 def log_to_wandb(rows: Sequence[dict[str, Any]], groups: Sequence[Group], out_dir: Path, sweep_dir: Path) -> None:

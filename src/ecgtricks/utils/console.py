@@ -53,6 +53,40 @@ def quiet_lightning() -> None:
     # help), and short test runs have fewer batches than the logging interval.
     warnings.filterwarnings("ignore", message=".*does not have many workers.*")
     warnings.filterwarnings("ignore", message=".*smaller than the logging interval.*")
+    # Lightning's hint to start multi-process runs with srun, shown on every machine that has
+    # SLURM installed; SLURM jobs (hydra/launcher=slurm) do run under srun.
+    warnings.filterwarnings("ignore", message=".*The `srun` command is available on your system.*")
+
+
+class SacctOnce(logging.Filter):
+    """For the ``submitit`` logger: its "Bypassing sacct error" warning, printed at every poll of
+    a sweep's jobs (three lines each: submitit's two handlers and Hydra's) where SLURM keeps no
+    accounting, becomes one line the first time and nothing after."""
+
+    PATTERN = "Bypassing sacct error"
+    MESSAGE = "SLURM accounting (sacct) is unavailable: submitit cannot read job states ({})"
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.seen = False
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        if self.PATTERN not in message:
+            return True
+        if not self.seen:
+            self.seen = True
+            reason = message.split(self.PATTERN, 1)[1].split(", status may be inaccurate")[0].strip()
+            logging.getLogger("ecgtricks.launch").warning(self.MESSAGE.format(reason))
+        return False
+
+
+def install_sacct_filter() -> None:
+    """Install :class:`SacctOnce` on the ``submitit`` logger (once): the launcher polls in the
+    process that started the sweep."""
+    logger = logging.getLogger("submitit")
+    if not any(isinstance(f, SacctOnce) for f in logger.filters):
+        logger.addFilter(SacctOnce())
 
 
 def _one_line(exc: BaseException) -> str:
@@ -89,6 +123,7 @@ def hydra_entry(main: Callable[[], Any]) -> None:
     from omegaconf.errors import OmegaConfBaseException
 
     os.environ.setdefault("HYDRA_FULL_ERROR", "1")  # let Hydra raise instead of printing
+    install_sacct_filter()
     try:
         main()
     except (HydraException, OmegaConfBaseException) as exc:
