@@ -115,8 +115,9 @@ def test_sweep_tricks_by_seeds_and_folds_with_wandb_report_and_rerun(tmp_path: P
 
 def recompute_comparisons(sweep: Path, rope: float) -> dict[str, dict[str, float]]:
     """The report's comparison columns, from the runs' summary.json files alone and the
-    formulas: d over the (seed, fold) pairs, the seeds of each fold averaged, the corrected
-    resampled t-test and the Bayesian correlated t-test over the k fold means."""
+    formulas: d over the (seed, fold) pairs; the mean of the fold means; its variance the folds'
+    part (1/k + rho) var(fold means) plus the seeds' part var(seed means)/r, Satterthwaite's df;
+    the t-test and the Bayesian correlated t-test's posterior with that SE."""
     from scipy import stats
 
     runs: dict[str, dict[tuple[int, int], dict]] = {}
@@ -131,20 +132,25 @@ def recompute_comparisons(sweep: Path, rope: float) -> dict[str, dict[str, float
         d = {k: mine[k]["challenge_score"] - reference[k]["challenge_score"] for k in keys}
         rho = np.mean([r[k]["n_val"] / r[k]["n_train"] for k in keys for r in (mine, reference)])
         folds = sorted({f for _, f in keys})
+        seeds = sorted({s for s, _ in keys})
         means = np.array([np.mean([d[(s, f)] for s, ff in keys if ff == f]) for f in folds])
-        n = len(means)
-        se = np.sqrt((1 / n + rho) * means.var(ddof=1))
+        by_seed = np.array([np.mean([d[(s, f)] for ss, f in keys if ss == s]) for s in seeds])
+        n, r = len(means), len(seeds)
+        v_fold = (1 / n + rho) * means.var(ddof=1)  # Nadeau & Bengio over the fold means
+        v_seed = by_seed.var(ddof=1) / r  # each seed's effect, shared by its folds
+        se = np.sqrt(v_fold + v_seed)
+        df = (v_fold + v_seed) ** 2 / (v_fold**2 / (n - 1) + v_seed**2 / (r - 1))
         t = means.mean() / se
-        posterior = stats.t(n - 1, loc=means.mean(), scale=se)
-        half = stats.t.ppf(0.975, n - 1) * se
+        posterior = stats.t(df, loc=means.mean(), scale=se)
+        half = stats.t.ppf(0.975, df) * se
         naive = np.array(list(d.values()))
         out[variant] = {
-            "delta": means.mean(), "rho": rho, "delta_se": se, "t_corrected": t, "df": n - 1,
-            "p_corrected": 2 * stats.t.sf(abs(t), n - 1),
+            "delta": means.mean(), "rho": rho, "delta_se": se, "t_corrected": t, "df": df,
+            "p_corrected": 2 * stats.t.sf(abs(t), df),
             "delta_ci_low": means.mean() - half, "delta_ci_high": means.mean() + half,
             "p_worse": posterior.cdf(-rope), "p_better": posterior.sf(rope),
             "p_rope": posterior.cdf(rope) - posterior.cdf(-rope),
-            "mde": (stats.t.ppf(0.975, n - 1) + stats.t.ppf(0.8, n - 1)) * se,
+            "mde": (stats.t.ppf(0.975, df) + stats.t.ppf(0.8, df)) * se,
             "p_uncorrected": stats.ttest_1samp(naive, 0).pvalue,
         }
     return out

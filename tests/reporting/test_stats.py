@@ -18,6 +18,7 @@ from ecgtricks.reporting.stats import (
     describe_power,
     fold_means,
     holm,
+    seed_means,
     simulate_null_rejection_rates,
     simulate_rejection_rates,
 )
@@ -314,12 +315,39 @@ def test_counting_seeds_of_one_partition_as_repetitions_over_rejects(seeds: int,
     assert rates["corrected"] <= ALPHA + 3 * rates["mc_se"]
 
 
-def test_compare_runs_averages_the_seeds_of_each_fold() -> None:
+def test_compare_runs_adds_the_seeds_part_to_the_folds_part() -> None:
     pairs = {(0, 0): 0.01, (1, 0): 0.03, (0, 1): -0.01, (1, 1): 0.01, (0, 2): 0.05, (1, 2): 0.02}
     assert fold_means(pairs).tolist() == pytest.approx([0.02, 0.0, 0.035])
-    assert compare_runs(pairs, 0.5) == compare([0.02, 0.0, 0.035], 0.5)
-    one_seed = {(0, k): d for k, d in enumerate(D)}
-    assert compare_runs(one_seed, 0.1, rope=0.02) == compare(D, 0.1, rope=0.02)
+    assert seed_means(pairs).tolist() == pytest.approx([0.05 / 3, 0.06 / 3])
+    rho = 0.5
+    v_fold = (1 / 3 + rho) * np.var([0.02, 0.0, 0.035], ddof=1)
+    v_seed = np.var([0.05 / 3, 0.06 / 3], ddof=1) / 2
+    df = (v_fold + v_seed) ** 2 / (v_fold**2 / 2 + v_seed**2 / 1)
+    c = compare_runs(pairs, rho)
+    assert c.mean == pytest.approx(0.055 / 3) and c.se_corrected == pytest.approx(math.sqrt(v_fold + v_seed))
+    assert c.df == pytest.approx(df) and c.n == 3
+    assert c.p_corrected == pytest.approx(2 * sps.t.sf(c.mean / c.se_corrected, df))
+    assert c.p_uncorrected == pytest.approx(sps.ttest_1samp(list(pairs.values()), 0).pvalue)
+    # one seed: exactly the corrected test over the folds
+    one_seed = compare_runs({(0, k): d for k, d in enumerate(D)}, 0.1, rope=0.02)
+    plain = compare(D, 0.1, rope=0.02)
+    for name in ("mean", "se_corrected", "df", "p_corrected", "p_uncorrected", "ci_low", "p_rope", "mde"):
+        assert getattr(one_seed, name) == pytest.approx(getattr(plain, name)), name
+
+
+@pytest.mark.parametrize(("seeds", "folds"), [(2, 5), (3, 5), (5, 5)])
+def test_a_seed_effect_shared_by_its_folds_is_in_the_error(seeds: int, folds: int) -> None:
+    # Seeds re-train every fold from the same initialisation and data order, so a seed's effect
+    # on the difference is common to its folds; the fold means alone miss it.
+    rates = simulate_null_rejection_rates(seeds, folds, sd_seed_shared=0.2)
+    assert rates["corrected"] <= ALPHA + 3 * rates["mc_se"]
+    assert rates["corrected_folds_only"] >= ALPHA + 5 * rates["mc_se"]
+
+
+def test_one_seed_cannot_see_its_own_effect() -> None:
+    # The limit the report states for single-seed rows: nothing in one seed's folds measures it.
+    rates = simulate_null_rejection_rates(1, 5, sd_seed_shared=0.2)
+    assert rates["corrected"] >= ALPHA + 5 * rates["mc_se"]
 
 
 @pytest.mark.parametrize(("seeds", "folds"), [(1, 10), (5, 5)])

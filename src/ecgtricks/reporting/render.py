@@ -48,16 +48,19 @@ SCORES_TEXT = (
 )
 TESTS_TEXT = (
     "Δ: mean difference of the challenge score at threshold 0.5 against the reference over the "
-    "(seed, fold) runs both finished. The folds' training sets overlap, so their differences are "
-    "correlated: *p (corrected)* is the corrected resampled t-test (Nadeau & Bengio 2003; Bouckaert "
-    "& Frank 2004) over the k fold means of the seeds, t = mean(d) / sqrt((1/k + ρ) var(d)), "
-    "df = k − 1, ρ = n_val / n_train, and the 95 % CI of Δ uses the same standard error; *p (Holm)* "
-    "adjusts it over the variants sharing a reference. *P(worse / ROPE / better)*: posterior "
-    "probabilities of the Bayesian correlated t-test (Benavoli, Corani, Demšar & Zaffalon 2017) "
-    "that the true difference is below −ROPE, within ±ROPE or above +ROPE; the verdict needs "
-    "≥ 0.95. *MDE*: the smallest |Δ| this design detects with 80 % power at α = 0.05. "
-    "*p (uncorrected)* ignores the overlap of training sets (every pair as independent): shown "
-    "only to make the difference visible, never to be quoted."
+    "(seed, fold) runs both finished (the mean of the fold means). Its standard error has two "
+    "parts: the folds' -- their training sets overlap, so the corrected resampled t-test of "
+    "Nadeau & Bengio (2003), (1/k + ρ) var(fold means), ρ = n_val / n_train -- and the seeds' -- "
+    "a seed re-trains every fold from the same initialisation, so its effect is shared by its folds: "
+    "var(seed means) / r; Satterthwaite's degrees of freedom. With one seed the seeds' part cannot "
+    "be measured (runs: 1×k): add seeds before trusting a small Δ. *p (corrected)* and the 95 % CI "
+    "use that error; *p (Holm)* adjusts p over the variants sharing a reference. *P(worse / ROPE / "
+    "better)*: posterior probabilities of the Bayesian correlated t-test (Benavoli, Corani, Demšar "
+    "& Zaffalon 2017) with the same location, scale and df, that the true difference is below "
+    "−ROPE, within ±ROPE or above +ROPE; the verdict needs ≥ 0.95. *MDE*: the smallest |Δ| this "
+    "design detects with 80 % power at α = 0.05. *p (uncorrected)* ignores the overlap of training "
+    "sets and the seeds (every pair as independent): shown only to make the difference visible, "
+    "never to be quoted."
 )
 
 

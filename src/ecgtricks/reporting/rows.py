@@ -1,8 +1,8 @@
 """One row per variant: its scores over its runs and its difference from its reference.
 
-The difference is tested at threshold 0.5 on the (seed, fold) runs both finished, with the
-corrected t-test and the Bayesian correlated t-test of :mod:`ecgtricks.reporting.stats` (seeds
-averaged within each fold first; ``rho`` = mean ``n_val / n_train`` of the compared runs).
+The difference is tested at threshold 0.5 on the (seed, fold) runs both finished, with
+:func:`ecgtricks.reporting.stats.compare_runs` (the folds' corrected part and the seeds' part of
+the standard error; ``rho`` = mean ``n_val / n_train`` of the compared runs).
 """
 
 from __future__ import annotations

@@ -129,7 +129,25 @@ def _paired_tests(d: np.ndarray, rho: float) -> dict[str, np.ndarray]:
     }
 
 
-def _mde(se_corrected: np.ndarray | float, df: int, alpha: float, power: float) -> np.ndarray:
+def _grid_tests(d: np.ndarray, rho: float) -> dict[str, np.ndarray]:
+    """:func:`grid_standard_error` and the test over arrays of grids ``d`` (..., seeds, folds)."""
+    r, k = d.shape[-2], d.shape[-1]
+    folds, seeds = d.mean(axis=-2), d.mean(axis=-1)
+    v_fold = (1.0 / k + rho) * folds.var(axis=-1, ddof=1)
+    if r < 2:
+        total, df = v_fold, np.full(v_fold.shape, float(k - 1))
+    else:
+        v_seed = seeds.var(axis=-1, ddof=1) / r
+        total = v_fold + v_seed
+        with np.errstate(divide="ignore", invalid="ignore"):
+            df = np.where(total > 0, total**2 / (v_fold**2 / (k - 1) + v_seed**2 / (r - 1)), k - 1.0)
+    se = np.sqrt(total)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        p = 2.0 * sps.t.sf(np.abs(folds.mean(axis=-1) / se), df)
+    return {"se": se, "df": df, "p": np.where(se > 0, p, 1.0)}
+
+
+def _mde(se_corrected: np.ndarray | float, df: float | np.ndarray, alpha: float, power: float) -> np.ndarray:
     """Smallest true difference the corrected test finds with probability ``power``."""
     return (sps.t.ppf(1.0 - alpha / 2.0, df) + sps.t.ppf(power, df)) * np.asarray(se_corrected)
 
@@ -167,19 +185,31 @@ def compare(
         return Comparison(**{**missing, "verdict": "undecided"})
 
     tests = _paired_tests(d[None, :], rho)
-    mean = float(tests["mean"][0])
-    se = float(tests["se_corrected"][0])
-    df = n - 1
-    if tests["constant"][0]:
+    return _infer(
+        n=n, mean=float(tests["mean"][0]), sd=math.sqrt(float(tests["var"][0])), rho=rho,
+        se=float(tests["se_corrected"][0]), df=float(n - 1), constant=bool(tests["constant"][0]),
+        p_uncorrected=float(tests["p_uncorrected"][0]), rope=rope, level=level, alpha=alpha, power=power,
+    )
+
+
+def _infer(*, n: int, mean: float, sd: float, rho: float, se: float, df: float, constant: bool,
+           p_uncorrected: float, rope: float, level: float, alpha: float, power: float) -> Comparison:
+    """The test, interval, posterior, verdict and power of a mean difference with standard
+    error ``se`` on ``df`` degrees of freedom (``constant``: every difference the same)."""
+    if constant:
         # The posterior collapses onto the observed mean: all mass on one side of the ROPE.
         p_better = 1.0 if mean > rope else 0.0
         p_worse = 1.0 if mean < -rope else 0.0
         half = 0.0
+        t_stat = _NAN if mean == 0 else math.copysign(math.inf, mean)
+        p = 1.0 if mean == 0 else 0.0
     else:
         posterior = sps.t(df, loc=mean, scale=se)
         p_worse = float(posterior.cdf(-rope))
         p_better = float(posterior.sf(rope))
         half = float(sps.t.ppf(0.5 + level / 2.0, df)) * se
+        t_stat = mean / se
+        p = float(2.0 * sps.t.sf(abs(t_stat), df))
     p_rope = max(0.0, 1.0 - p_worse - p_better)
 
     if p_better >= level:
@@ -192,22 +222,9 @@ def compare(
         verdict = "undecided"
 
     return Comparison(
-        n=n,
-        mean=mean,
-        sd=math.sqrt(float(tests["var"][0])),
-        rho=rho,
-        se_corrected=se,
-        df=float(df),
-        t_corrected=float(tests["t_corrected"][0]),
-        p_corrected=float(tests["p_corrected"][0]),
-        ci_low=mean - half,
-        ci_high=mean + half,
-        p_uncorrected=float(tests["p_uncorrected"][0]),
-        p_worse=p_worse,
-        p_rope=p_rope,
-        p_better=p_better,
-        rope=rope,
-        verdict=verdict,
+        n=n, mean=mean, sd=sd, rho=rho, se_corrected=se, df=float(df), t_corrected=t_stat,
+        p_corrected=p, ci_low=mean - half, ci_high=mean + half, p_uncorrected=p_uncorrected,
+        p_worse=p_worse, p_rope=p_rope, p_better=p_better, rope=rope, verdict=verdict,
         mde=float(_mde(se, df, alpha, power)),
     )
 
@@ -222,12 +239,57 @@ def fold_means(pairs: Mapping[tuple[int, int], float]) -> np.ndarray:
     return np.array([np.mean(by_fold[f]) for f in sorted(by_fold)], dtype=float)
 
 
+def seed_means(pairs: Mapping[tuple[int, int], float]) -> np.ndarray:
+    """The mean difference of each seed over its folds, by seed: each seed's own CV estimate."""
+    by_seed: dict[int, list[float]] = {}
+    for (seed, _fold), value in pairs.items():
+        by_seed.setdefault(int(seed), []).append(float(value))
+    return np.array([np.mean(by_seed[s]) for s in sorted(by_seed)], dtype=float)
+
+
+def grid_standard_error(fold_mean: np.ndarray, seed_mean: np.ndarray, rho: float) -> tuple[float, float]:
+    """The standard error of the mean difference of an r-seeds x k-folds grid and its degrees
+    of freedom. Two parts: the folds' (Nadeau & Bengio: ``(1/k + rho) var(fold means)``, the
+    overlap of training sets) and the seeds' (``var(seed means) / r``: a seed's initialisation
+    and data order are shared by all its folds, so its effect does not average out over folds).
+    Satterthwaite's degrees of freedom; one seed leaves the seed part unmeasured (fold part
+    alone, ``k - 1``)."""
+    k, r = len(fold_mean), len(seed_mean)
+    v_fold = (1.0 / k + rho) * float(np.var(fold_mean, ddof=1))
+    if r < 2:
+        return math.sqrt(v_fold), float(k - 1)
+    v_seed = float(np.var(seed_mean, ddof=1)) / r
+    total = v_fold + v_seed
+    if total == 0:
+        return 0.0, float(k - 1)
+    df = total**2 / (v_fold**2 / (k - 1) + v_seed**2 / (r - 1))
+    return math.sqrt(total), float(df)
+
+
 def compare_runs(
-    pairs: Mapping[tuple[int, int], float], rho: float, **options: float
+    pairs: Mapping[tuple[int, int], float], rho: float, rope: float = DEFAULT_ROPE,
+    level: float = VERDICT_LEVEL, alpha: float = 0.05, power: float = 0.8,
 ) -> Comparison:
-    """:func:`compare` on the fold means of the (seed, fold) differences ``pairs``; with one
-    seed it is exactly the corrected test over the folds."""
-    return compare(fold_means(pairs), rho, **options)
+    """Compare A with B from the differences ``pairs[(seed, fold)] = A - B`` of their runs.
+
+    The mean is over the fold means of the seeds; its standard error adds the folds' part
+    (corrected for overlapping training sets) and the seeds' part (:func:`grid_standard_error`).
+    With one seed it is exactly the corrected test over the folds (Nadeau & Bengio), which cannot
+    see the seed's own effect on the difference: ``n_seeds`` tells the reader."""
+    rho = float(rho)
+    _check_rho(rho)
+    folds, seeds = fold_means(pairs), seed_means(pairs)
+    if len(folds) < 2:
+        return compare(list(folds), rho, rope=rope, level=level, alpha=alpha, power=power)
+    plain = compare(list(folds), rho, rope=rope, level=level, alpha=alpha, power=power)
+    se, df = grid_standard_error(folds, seeds, rho)
+    values = np.array(list(pairs.values()), dtype=float)
+    return _infer(
+        n=len(folds), mean=float(folds.mean()), sd=plain.sd, rho=rho, se=se, df=df,
+        constant=se == 0, p_uncorrected=plain.p_uncorrected if len(values) < 2
+        else compare(list(values), rho).p_uncorrected,
+        rope=float(rope), level=level, alpha=alpha, power=power,
+    )
 
 
 def describe_power(mde: float, rope: float | None = None) -> str:
@@ -250,6 +312,7 @@ def simulate_rejection_rates(
     sd_train: float = 1.0,
     sd_val: float = 1.0,
     sd_seed: float | None = None,
+    sd_seed_shared: float = 0.0,
     shift: float = 0.0,
     alpha: float = 0.05,
     power: float = 0.8,
@@ -293,11 +356,14 @@ def simulate_rejection_rates(
     train_term = (u_fold.sum(axis=1, keepdims=True) - u_fold) / train_size
     val_term = (v @ membership) / val_size
     e = rng.normal(0.0, sd_seed, size=(simulations, seeds, folds))
-    d = (shift + train_term + val_term)[:, None, :] + e  # (simulations, seeds, folds)
+    # A seed's own effect, shared by its folds (same initialisation and data order).
+    a = rng.normal(0.0, sd_seed_shared, size=(simulations, seeds, 1)) if sd_seed_shared else 0.0
+    d = (shift + train_term + val_term)[:, None, :] + e + a  # (simulations, seeds, folds)
 
     pairs = _paired_tests(d.reshape(simulations, seeds * folds), rho)
-    tests = _paired_tests(d.mean(axis=1), rho)  # the fold means over seeds: what the report tests
-    mde = _mde(tests["se_corrected"], folds - 1, alpha, power)
+    fold_only = _paired_tests(d.mean(axis=1), rho)  # the fold means over seeds, seeds ignored
+    tests = _grid_tests(d, rho)  # what the report tests
+    mde = _mde(tests["se"], tests["df"], alpha, power)
 
     m0, m1 = val_size[0], val_size[1]
     shared = records - m0 - m1
@@ -306,7 +372,8 @@ def simulate_rejection_rates(
     var0 = sd_train**2 / t0 + sd_val**2 / m0 + sd_seed**2
     var1 = sd_train**2 / t1 + sd_val**2 / m1 + sd_seed**2
     return {
-        "corrected": float(np.mean(tests["p_corrected"] < alpha)),
+        "corrected": float(np.mean(tests["p"] < alpha)),
+        "corrected_folds_only": float(np.mean(fold_only["p_corrected"] < alpha)),
         "corrected_pairs": float(np.mean(pairs["p_corrected"] < alpha)),
         "uncorrected": float(np.mean(pairs["p_uncorrected"] < alpha)),
         "mc_se": math.sqrt(alpha * (1.0 - alpha) / simulations),
