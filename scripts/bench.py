@@ -6,6 +6,7 @@ Reference implementations "in the paper's style" (per record, per lead loops) ar
 same records in the same process, so the ratios do not depend on the machine.
 
     python scripts/bench.py [--records 1000] [--quick] [--device cuda]
+    python scripts/bench.py --only loop             # Lightning loop against a bare loop, same batches
     python scripts/bench.py --only fullscale --twin-scale 1 --twin-dir /data/twin   # the 43,101 records
 """
 
@@ -244,6 +245,35 @@ def bench_training(device: str, quick: bool) -> None:
                    "records/s", ">= 5000")
 
 
+# ---------------------------------------------------------------------------- training loop
+
+
+def bench_loop(tmp: Path, device: str, quick: bool) -> None:
+    """The project's Lightning loop against a bare PyTorch loop over the same pre-built batches
+    (scripts/loopbench.py): a tiny network, so the per-step cost of the loop itself shows."""
+    import torch
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    import loopbench
+
+    warnings.filterwarnings("ignore")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)  # one core: steadier on a shared machine, and the loop's host cost is serial
+    steps, warmup, batch, width = (40, 5, 16, 256) if quick else (200, 20, 16, 256)
+    overrides = [*loopbench.TINY, f"input.chunk_length={width}", f"input.chunk_stride={width * 3 // 4}"]
+    result = loopbench.compare(overrides, steps=steps, warmup=warmup, batch=batch, width=width,
+                               device=device, repeats=1 if quick else 5, tmp=tmp / "loop")
+    torch.set_num_threads(threads)
+    what = (f"{device}, tiny dsail2020, batch {batch} x {width}, {steps} steps, "
+            f"{'median step' if device == 'cpu' else 'whole window'}")
+    load = os.getloadavg()[0]
+    runs = {k: [round(v) for v in vs] for k, vs in result["runs"].items()}
+    report("loop_bare_records_per_s", result["bare"], "records/s", note=f"{what}; median of {runs['bare']}")
+    report("loop_lightning_records_per_s", result["lightning"], "records/s",
+           note=f"median of {runs['lightning']}; load {load:.2f}")
+    report("loop_lightning_over_bare", result["ratio"], "ratio", ">= 0.9", "median of the back-to-back pairs' ratios")
+
+
 # ---------------------------------------------------------------------------- post-training
 
 
@@ -428,7 +458,8 @@ def main() -> None:
     parser.add_argument("--records", type=int, default=1000)
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (for tests)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda for the training-step figures")
-    parser.add_argument("--only", nargs="*", default=["data", "training", "metrics", "memory", "scaling", "fullscale"])
+    parser.add_argument("--only", nargs="*",
+                        default=["data", "training", "loop", "metrics", "memory", "scaling", "fullscale"])
     parser.add_argument("--twin-scale", type=float, default=0.05, help="fullscale: the twin's scale (1 = 43,101 records)")
     parser.add_argument("--twin-dir", type=Path, default=None, help="fullscale: an existing twin to use")
     parser.add_argument("--train-batches", type=int, default=10, help="fullscale: training batches timed")
@@ -454,6 +485,8 @@ def main() -> None:
                 generate_dataset(tmp / "synthetic", n_records=args.records, seed=0)
         if "training" in args.only:
             bench_training(args.device, args.quick)
+        if "loop" in args.only:
+            bench_loop(tmp, args.device, args.quick)
         if "metrics" in args.only:
             bench_metrics()
         if "memory" in args.only:

@@ -20,13 +20,13 @@ def main(cfg: DictConfig) -> None:
     from hydra.core.hydra_config import HydraConfig
 
     from ecgtricks.models import build_model, forward_flops
-    from ecgtricks.scoring.labels import SCORED_CLASSES
+    from ecgtricks.scoring.editions import edition
 
     cfg = recipes.resolve(cfg, list(HydraConfig.get().overrides.task))
     model_cfg = as_dict(cfg.model)
     name = model_cfg.pop("name")
     in_channels = len(cfg.data.leads)
-    net = build_model(cfg.model, in_channels, len(SCORED_CLASSES))
+    net = build_model(cfg.model, in_channels, edition(cfg.data.edition).n_classes)
     tricks = sorted(cfg.tricks)
     print(f"experiment: {cfg.name}")
     print(f"tricks: {', '.join(tricks) if tricks else '(none)'}")

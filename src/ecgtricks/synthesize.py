@@ -58,7 +58,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from ecgtricks.scoring.editions import edition
 
     n_classes = edition(args.edition).n_classes
-    data = "data=challenge2020" if args.edition == 2020 else "data=folder"
+    data = f"data=challenge{args.edition}"
     print(f"{s['records']} records ({s['written']} written now) in {len(s['per_source'])} sources, "
           f"{s['scored_classes']}/{n_classes} scored classes, {s['bytes'] / 2**30:.2f} GiB, "
           f"{s['seconds']:.1f} s -> {args.dest}; train with: python -m ecgtricks.train {data} "

@@ -99,3 +99,64 @@ def test_evaluation_batches_hold_a_bounded_number_of_samples() -> None:
         assert len(batch) <= 32 and (len(batch) == 1 or len(batch) * lengths[batch].max() <= 32 * 30_000)
     assert [len(b) for b in batches[-4:]] == [1, 1, 1, 1]  # each long record alone
     assert max(len(b) for b in batches) == 32
+
+
+def _device_and_loader_batches(cache, indices: np.ndarray, window: int, epochs: int):
+    from ecgtricks.data.datamodule import DeviceCropBatches
+
+    targets = np.random.default_rng(0).random((len(indices), 24)).astype(np.float32)
+    host = CropBatches(cache, indices, targets, window)
+    device = DeviceCropBatches(cache, indices, targets, window, "cpu")
+    sampler = EpochBatches(len(indices), 4, seed=11, drop_last=False)
+    for epoch in range(epochs):
+        sampler.set_epoch(epoch)
+        for seed, rows in sampler:
+            yield host[(seed, rows)], device[(seed, rows)]
+
+
+def test_device_batches_equal_the_memory_map_batches(tmp_path: Path) -> None:
+    """data.on_device: the same (seed, rows) give identical tensors -- crops, zero padding past a
+    record's end, windows that run past the end of the cache, targets and lengths."""
+    cache = small_cache(tmp_path)
+    lengths = cache.lengths
+    everything, some = np.arange(len(cache)), np.array([0, 1, 2, 5, 6, 9, 11])  # runs and gaps
+    for indices in (everything, some):
+        for window in (int(lengths.min()) - 5, int(np.median(lengths)), int(lengths.max()) + 7):
+            n = 0
+            for (hx, hy, ht), (dx, dy, dt) in _device_and_loader_batches(cache, indices, window, epochs=2):
+                assert dx.shape == hx.shape == (len(ht), 12, window) and dx.is_contiguous()
+                assert torch.equal(dx, hx) and torch.equal(dy, hy) and torch.equal(dt, ht) and dt.dtype == ht.dtype
+                n += 1
+            assert n == 2 * -(-len(indices) // 4)
+
+
+def test_records_on_device_are_the_records_one_after_another(tmp_path: Path) -> None:
+    from ecgtricks.data.datamodule import records_on_device
+
+    cache = small_cache(tmp_path)
+    indices = np.array([7, 2, 3, 4, 10])
+    signals, starts = records_on_device(cache, indices, "cpu", chunk_samples=1000)  # several chunks a run
+    assert signals.shape == (int(cache.lengths[indices].sum()), 12)
+    for start, i in zip(starts, indices, strict=True):
+        np.testing.assert_array_equal(signals[start : start + cache.lengths[i]].numpy(), cache.signal(i).T)
+
+
+def test_datamodule_on_device_gives_the_default_loaders_batches(tmp_path: Path) -> None:
+    from omegaconf import OmegaConf
+
+    from ecgtricks.data.datamodule import ECGDataModule
+
+    cache = small_cache(tmp_path)
+    data_cfg = OmegaConf.create({"n_folds": 3, "fold_seed": 0, "train_unlabelled": True})
+    loaders = []
+    for on_device in (False, True):
+        dm = ECGDataModule(data_cfg, None, fold=1, batch_size=3, window_s=4.0, seed=5, on_device=on_device,
+                           cache=cache)
+        dm.setup()
+        loaders.append(dm.train_dataloader())
+    assert loaders[1].num_workers == 0 and len(loaders[0]) == len(loaders[1]) > 1
+    for epoch in range(3):
+        for loader in loaders:
+            loader.sampler.set_epoch(epoch)
+        for a, b in zip(*loaders, strict=True):
+            assert all(torch.equal(u, v) for u, v in zip(a, b, strict=True))

@@ -1,4 +1,9 @@
-"""Datasets over a cache and the LightningDataModule that picks a cross-validation fold."""
+"""Datasets over a cache and the LightningDataModule that picks a cross-validation fold.
+
+Training batches come from the memory-mapped cache through a DataLoader (the default), or, with
+``data.on_device=true``, from a copy of the training records on the training device, gathered
+there (:class:`DeviceCropBatches`); both give identical batches for the same seed.
+"""
 
 from __future__ import annotations
 
@@ -82,6 +87,72 @@ class CropBatches(Dataset):
         return torch.from_numpy(x), torch.from_numpy(self.targets[rows]), torch.from_numpy(takes)
 
 
+def records_on_device(cache: ECGCache, indices: np.ndarray, device: torch.device | str,
+                      chunk_samples: int = 1 << 20) -> tuple[torch.Tensor, np.ndarray]:
+    """The signals of records ``indices`` as one (samples x leads) float32 tensor on ``device``,
+    one record after another, and each record's first sample in it.
+
+    Runs of consecutive records are contiguous in the cache, so they are copied as whole slices
+    of the memory map, at most ``chunk_samples`` samples (48 MiB for 12 leads) at a time: host
+    memory stays bounded whatever the size of the set.
+    """
+    indices = np.asarray(indices, dtype=np.int64)
+    lengths = cache.lengths[indices]
+    starts = np.zeros(len(indices), dtype=np.int64)
+    np.cumsum(lengths[:-1], out=starts[1:])
+    out = torch.empty((int(lengths.sum()), cache.signals.shape[1]), dtype=torch.float32, device=device)
+    breaks = np.flatnonzero(np.diff(indices) != 1) + 1
+    for run in np.split(np.arange(len(indices)), breaks):
+        if not len(run):
+            continue
+        source, dest = int(cache.offsets[indices[run[0]]]), int(starts[run[0]])
+        n = int(lengths[run].sum())
+        for a in range(0, n, chunk_samples):
+            b = min(n, a + chunk_samples)
+            out[dest + a : dest + b] = torch.from_numpy(np.array(cache.signals[source + a : source + b]))
+    return out, starts
+
+
+class DeviceCropBatches(Dataset):
+    """:class:`CropBatches` gathered on the device (``data.on_device``): the training records are
+    one tensor there (:func:`records_on_device`), and a batch is one indexed gather of its
+    windows, zero-padded past each record's end -- no loader worker, no copy of signals per step.
+
+    The crop offsets are drawn on the host from the batch's seed exactly as :class:`CropBatches`
+    draws them (a few integers), so with the same ``(seed, rows)`` the two give identical tensors;
+    rows and offsets reach the device in one small non-blocking copy.
+    """
+
+    def __init__(self, cache: ECGCache, indices: np.ndarray, targets: np.ndarray, window: int,
+                 device: torch.device | str) -> None:
+        self.device, self.window = torch.device(device), window
+        self.lengths = cache.lengths[indices]
+        self.signals, starts = records_on_device(cache, indices, self.device)
+        self.starts = torch.from_numpy(starts).to(self.device)
+        self.device_lengths = torch.from_numpy(self.lengths).to(self.device)
+        self.targets = torch.from_numpy(np.ascontiguousarray(targets)).to(self.device)
+        self.steps = torch.arange(window, device=self.device)
+        self.last = self.signals.shape[0] - 1
+
+    def __len__(self) -> int:
+        return len(self.lengths)
+
+    def __getitem__(self, batch: tuple[int, Sequence[int]]) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        seed, rows = batch
+        rows = np.asarray(rows, dtype=np.int64)
+        slack = np.maximum(self.lengths[rows] - self.window, 0) + 1
+        shift = np.random.default_rng(seed).integers(0, slack)  # as CropBatches draws them
+        plan = torch.from_numpy(np.stack([rows, shift.astype(np.int64)]))
+        if self.device.type == "cuda":
+            plan = plan.pin_memory()  # so the copy below does not wait for the device
+        rows_d, shift_d = plan.to(self.device, non_blocking=True)
+        takes = self.device_lengths[rows_d].clamp(max=self.window)
+        positions = ((self.starts[rows_d] + shift_d)[:, None] + self.steps).clamp_(max=self.last)
+        inside = (self.steps < takes[:, None])[:, :, None]  # (B, window, 1)
+        x = torch.where(inside, self.signals[positions], 0.0)  # (B, window, leads)
+        return x.transpose(1, 2).contiguous(), self.targets[rows_d], takes
+
+
 class WholeRecordBatches(Dataset):
     """Evaluation batches of whole records, zero-padded to the batch's longest (``lengths`` mask it)."""
 
@@ -131,6 +202,8 @@ class ECGDataModule(pl.LightningDataModule):
         seed: int = 0,
         split: str = "kfold",
         split_file: str | None = None,
+        on_device: bool = False,
+        cache: ECGCache | None = None,
     ) -> None:
         super().__init__()
         self.split, self.held_out = split, None  # split and fold were checked with the config
@@ -141,15 +214,20 @@ class ECGDataModule(pl.LightningDataModule):
         self.train_unlabelled = bool(data_cfg.get("train_unlabelled", False))
         self.seed = seed
         self.pin_memory = pin_memory  # page-locked batches: faster, asynchronous copies to a GPU
+        # Training batches gathered on the trainer's device from a copy of the records there.
+        self.on_device = on_device
+        self._device_batches: DeviceCropBatches | None = None
+        self._given_cache = cache  # a cache built elsewhere (benchmarks); else the config's
         self.cache: ECGCache | None = None
 
     def setup(self, stage: str | None = None) -> None:
         if self.cache is not None:
             return
-        cache = prepare_cache(self.data_cfg, self.preprocess_cfg)
+        cache = self._given_cache or prepare_cache(self.data_cfg, self.preprocess_cfg)
         if cache.fs is None:
             raise ConfigError("records have different sampling rates: set preprocess.resample.fs")
-        targets = encode_labels(cache.labels)
+        # The edition's classes (2020: 24, 2021: 26), as its scorer encodes them.
+        targets = encode_labels(cache.labels, edition=int(self.data_cfg.get("edition", 2020)))
         if self.split == "leave_one_source_out":
             folds, self.sources = source_folds(cache.sources)
             if not 0 <= self.fold < len(self.sources):
@@ -183,9 +261,28 @@ class ECGDataModule(pl.LightningDataModule):
         )
 
     def train_dataloader(self) -> DataLoader:
+        batches = EpochBatches(len(self.train_idx), self.batch_size, self.seed,
+                               drop_last=len(self.train_idx) > self.batch_size)
+        if self.on_device:
+            return self._device_loader(batches)
         ds = CropBatches(self.cache, self.train_idx, self.targets[self.train_idx], self.window)
-        batches = EpochBatches(len(ds), self.batch_size, self.seed, drop_last=len(ds) > self.batch_size)
         return self._loader(ds, batches)
+
+    def training_device(self) -> torch.device:
+        """The device training runs on: the trainer's (each replica's own under DDP), else the CPU."""
+        trainer = getattr(self, "trainer", None)
+        return trainer.strategy.root_device if trainer is not None else torch.device("cpu")
+
+    def _device_loader(self, batches: EpochBatches) -> DataLoader:
+        device = self.training_device()
+        if self._device_batches is None or self._device_batches.device != device:
+            self._device_batches = None  # free the previous copy first
+            self._device_batches = DeviceCropBatches(
+                self.cache, self.train_idx, self.targets[self.train_idx], self.window, device)
+            log.info("training records on %s: %.2f GiB", device,
+                     self._device_batches.signals.numel() * 4 / 2**30)
+        # The main process gathers on the device: workers would only add copies.
+        return DataLoader(self._device_batches, sampler=batches, batch_size=None, num_workers=0)
 
     def val_dataloader(self) -> DataLoader:
         ds = WholeRecordBatches(self.cache, self.val_idx, self.targets[self.val_idx])

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ecgtricks.reporting.render import CLASS_NAMES, common_overrides, short_variant
+from ecgtricks.reporting.render import PerClass, class_rows, common_overrides, short_variant
 
 
 def _png(fig: Any) -> bytes:
@@ -53,7 +53,7 @@ def plot_delta(rows: Sequence[dict[str, Any]]) -> bytes:
     return data
 
 
-def plot_per_class_f1(per_class: dict[str, np.ndarray]) -> bytes:
+def plot_per_class_f1(per_class: PerClass) -> bytes:
     """Variants x classes heat map of pooled out-of-fold F1, the value printed in each cell."""
     import matplotlib
 
@@ -61,10 +61,11 @@ def plot_per_class_f1(per_class: dict[str, np.ndarray]) -> bytes:
     import matplotlib.pyplot as plt
 
     names = list(per_class)
-    matrix = np.array([per_class[n] for n in names], dtype=float)
+    all_classes = class_rows(per_class)
+    matrix = np.array([[per_class[n].get(c, np.nan) for c in all_classes] for n in names], dtype=float)
     present = ~np.all(np.isnan(matrix), axis=0)  # classes with positives somewhere
     matrix = matrix[:, present]
-    labels = [c for c, keep in zip(CLASS_NAMES, present, strict=True) if keep]
+    labels = [c for c, keep in zip(all_classes, present, strict=True) if keep]
     fig, ax = plt.subplots(figsize=(0.6 * len(labels) + 3, 0.5 * len(names) + 2.2))
     image = ax.imshow(np.nan_to_num(matrix, nan=0.0), vmin=0, vmax=1, cmap="viridis", aspect="auto")
     for i, j in np.ndindex(matrix.shape):

@@ -9,12 +9,11 @@ from html import escape
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ecgtricks.reporting.render import (
-    CLASS_NAMES,
     SCORES_TEXT,
     TESTS_TEXT,
+    PerClass,
+    class_rows,
     common_overrides,
     fmt,
     reference_label,
@@ -60,7 +59,7 @@ def _table(header: Sequence[str], body: Sequence[Sequence[tuple[str, str]]]) -> 
 
 
 def to_html(
-    rows: Sequence[dict[str, Any]], per_class: dict[str, np.ndarray], sweep_dir: Path,
+    rows: Sequence[dict[str, Any]], per_class: PerClass, sweep_dir: Path,
     delta_png: bytes, per_class_png: bytes,
 ) -> str:
     common = common_overrides([r["variant"] for r in rows])
@@ -104,7 +103,8 @@ def to_html(
     names = list(per_class)
     heat = _table(
         ["class", *(f"{n.partition('/')[0]}/{short(n.partition('/')[2])}" for n in names)],
-        [[("name", name), *(("", fmt(per_class[n][j], 2)) for n in names)] for j, name in enumerate(CLASS_NAMES)],
+        [[("name", name), *(("", fmt(per_class[n].get(name, float("nan")), 2)) for n in names)]
+         for name in class_rows(per_class)],
     )
     parts += ["<h2>Per-class F1 (pooled out-of-fold, saved thresholds)</h2>",
               _image(per_class_png, "per-class F1 heat map"), heat, "</body></html>"]

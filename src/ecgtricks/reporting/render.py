@@ -8,12 +8,29 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-import numpy as np
-
 from ecgtricks.reporting.runs import split_variant
-from ecgtricks.scoring.labels import ABBREVIATIONS, SCORED_CLASSES
+from ecgtricks.scoring.editions import edition
 
-CLASS_NAMES = tuple(f"{ABBREVIATIONS[c]} {c}" for c in SCORED_CLASSES)
+NAN = float("nan")
+PerClass = dict[str, dict[str, float]]  # variant key -> class name ("AF 164889003") -> F1
+
+
+def class_names(year: int = 2020) -> tuple[str, ...]:
+    """The classes of an edition as the report names them: abbreviation and code."""
+    scored = edition(year)
+    return tuple(f"{scored.abbreviations[c]} {c}" for c in scored.codes)
+
+
+CLASS_NAMES = class_names(2020)
+
+
+def class_rows(per_class: PerClass) -> list[str]:
+    """Every class of the report's variants, in their editions' order (2020 and 2021 classes
+    of one code share a row)."""
+    seen: dict[str, None] = {}
+    for values in per_class.values():
+        seen.update(dict.fromkeys(values))
+    return list(seen)
 
 
 def fmt(value: float, digits: int = 3, sign: bool = False) -> str:
@@ -77,7 +94,7 @@ def runs_label(row: dict[str, Any]) -> str:
     return f"{row['n_runs']} ({row['n_seeds']}×{row['n_folds']})"
 
 
-def to_markdown(rows: Sequence[dict[str, Any]], per_class: dict[str, np.ndarray], sweep_dir: Path) -> str:
+def to_markdown(rows: Sequence[dict[str, Any]], per_class: PerClass, sweep_dir: Path) -> str:
     common = common_overrides([r["variant"] for r in rows])
     short = lambda name: short_variant(name, common)  # noqa: E731
     lines = [
@@ -128,17 +145,18 @@ def to_markdown(rows: Sequence[dict[str, Any]], per_class: dict[str, np.ndarray]
         "| class | " + " | ".join(f"`{n.partition('/')[0]}/{short(n.partition('/')[2])}`" for n in names) + " |",
         "| --- |" + " --- |" * len(names),
     ]
-    for j, name in enumerate(CLASS_NAMES):
-        lines.append(f"| {name} | " + " | ".join(fmt(per_class[n][j], 2) for n in names) + " |")
+    for name in class_rows(per_class):
+        lines.append(f"| {name} | " + " | ".join(fmt(per_class[n].get(name, NAN), 2) for n in names) + " |")
     return "\n".join(lines) + "\n"
 
 
-def per_class_csv(per_class: dict[str, np.ndarray]) -> str:
+def per_class_csv(per_class: PerClass) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(["class", "code", *per_class])
-    for j, code in enumerate(SCORED_CLASSES):
-        writer.writerow([ABBREVIATIONS[code], code, *(fmt(f[j], 4) for f in per_class.values())])
+    for name in class_rows(per_class):
+        abbreviation, _, code = name.partition(" ")
+        writer.writerow([abbreviation, code, *(fmt(f.get(name, NAN), 4) for f in per_class.values())])
     return buffer.getvalue()
 
 

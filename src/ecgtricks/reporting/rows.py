@@ -12,6 +12,7 @@ from typing import Any
 
 import numpy as np
 
+from ecgtricks.reporting.render import PerClass, class_names
 from ecgtricks.reporting.runs import Group, crossfit_scores, pooled_out_of_fold
 from ecgtricks.reporting.stats import DEFAULT_ROPE, compare, compare_runs, describe_power, holm
 
@@ -73,7 +74,7 @@ def _comparison(group: Group, reference: Group, rope: float) -> dict[str, Any]:
 
 def build_rows(
     groups: Sequence[Group], rope: float = DEFAULT_ROPE
-) -> tuple[list[dict[str, Any]], dict[str, np.ndarray]]:
+) -> tuple[list[dict[str, Any]], PerClass]:
     """One row per group, and each group's pooled per-class F1."""
     references = references_of(groups)
     rows, per_class = [], {}
@@ -82,13 +83,14 @@ def build_rows(
         tuned_mean, tuned_std = _mean_std(g.scores("challenge_score_tuned"))
         crossfit_mean, crossfit_std = _mean_std(crossfit_scores(g))
         pooled, f1 = pooled_out_of_fold(g)
-        per_class[g.key] = f1
+        per_class[g.key] = dict(zip(class_names(g.edition), map(float, f1), strict=True))
         row: dict[str, Any] = {
             "experiment": g.experiment,
             "variant": g.variant,
             "n_runs": len(g.summaries),
             "n_seeds": len(g.seeds),
             "n_folds": len(g.folds),
+            "edition": g.edition,
             "challenge_score_mean": score_mean,
             "challenge_score_std": score_std,
             "score_crossfit_mean": crossfit_mean,

@@ -49,6 +49,11 @@ class Group:
         return f"{self.experiment}/{self.variant}"
 
     @property
+    def edition(self) -> int:
+        """The challenge edition its runs were scored with (summaries before editions: 2020)."""
+        return int(next(iter(self.summaries.values())).get("edition", 2020))
+
+    @property
     def seeds(self) -> list[int]:
         return sorted({seed for seed, _ in self.summaries})
 
@@ -145,7 +150,7 @@ def pooled_out_of_fold(group: Group) -> tuple[float, np.ndarray]:
             labels.append(y)
             binary.append(p >= thresholds)
         y, b = np.concatenate(labels), np.concatenate(binary)
-        scores.append(metrics.challenge_score(y, b))
+        scores.append(metrics.challenge_score(y, b, edition=group.edition))
         f1s.append(metrics.f_measure(y, b)[1])
     f1 = np.array(f1s, dtype=float)
     defined = ~np.isnan(f1)  # a class without positives or predictions has no F1 in that seed
@@ -171,9 +176,9 @@ def crossfit_scores(group: Group) -> dict[RunKey, float]:
         for key in keys:
             y_rest = np.concatenate([data[k][0] for k in keys if k != key])
             p_rest = np.concatenate([data[k][1] for k in keys if k != key])
-            thresholds = tune_thresholds(y_rest, p_rest, candidates=candidates)
+            thresholds = tune_thresholds(y_rest, p_rest, candidates=candidates, edition=group.edition)
             y, p = data[key]
-            scores[key] = metrics.challenge_score(y, apply_thresholds(p, thresholds))
+            scores[key] = metrics.challenge_score(y, apply_thresholds(p, thresholds), edition=group.edition)
     return scores
 
 

@@ -78,10 +78,12 @@ class DataConfig:
     limit: int | None = MISSING
     on_error: OnError = MISSING  # type: ignore[valid-type]
     workers: int | None = MISSING
+    on_device: bool = MISSING  # training records as one tensor on the device (a speed setting)
     n_folds: int = MISSING
     train_unlabelled: bool = MISSING
     fold_seed: int = MISSING
     leads: list[str] = MISSING
+    edition: int = MISSING  # the challenge edition of the labels: its classes, weights and scorer
 
 
 @dataclass
@@ -193,7 +195,8 @@ class TrainConfig:
     loss: LossConfig = field(default_factory=LossConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
     optim: OptimConfig = field(default_factory=OptimConfig)
-    trainer: dict[str, Any] = field(default_factory=dict)  # pytorch_lightning.Trainer arguments
+    # pytorch_lightning.Trainer arguments, and the project's compile: bool (checked by check()).
+    trainer: dict[str, Any] = field(default_factory=dict)
     postprocess: PostprocessConfig = field(default_factory=PostprocessConfig)
     callbacks: dict[str, Any] = field(default_factory=dict)  # name -> {_target_: ..., ...}
     logger: dict[str, Any] = field(default_factory=dict)  # name -> {_target_: ..., ...}
@@ -266,6 +269,8 @@ def check(cfg: DictConfig) -> None:
             raise ConfigError(f"{key}={OmegaConf.select(cfg, key)} must be >= 1")
     if cfg.trainer.get("max_epochs", 1) < 1:
         raise ConfigError(f"trainer.max_epochs={cfg.trainer.max_epochs} must be >= 1")
+    if not isinstance(cfg.trainer.get("compile", False), bool):
+        raise ConfigError(f"trainer.compile={cfg.trainer.compile!r} must be true or false")
     if cfg.input.window_s <= 0:
         raise ConfigError(f"input.window_s must be positive, got {cfg.input.window_s}")
     if not 1 <= cfg.input.chunk_stride <= cfg.input.chunk_length:
@@ -278,8 +283,8 @@ def check(cfg: DictConfig) -> None:
 
     from ecgtricks.data.preprocess import build_pipeline
     from ecgtricks.models import build_model
-    from ecgtricks.scoring.labels import SCORED_CLASSES
+    from ecgtricks.scoring.editions import edition
 
     with torch.device("meta"):  # shapes and options only: no memory, no initialisation cost
-        build_model(cfg.model, len(cfg.data.leads), len(SCORED_CLASSES))
+        build_model(cfg.model, len(cfg.data.leads), edition(cfg.data.edition).n_classes)
     build_pipeline(as_dict(cfg.preprocess))

@@ -74,6 +74,11 @@ class FoldModel:
     thresholds: np.ndarray
     meta: dict[str, Any]
 
+    @property
+    def edition(self) -> int:
+        """The challenge edition its classes come from (directories before editions: 2020)."""
+        return int(self.meta.get("edition", 2020))
+
     def oof(self) -> dict[str, np.ndarray] | None:
         path = self.directory / OOF
         return dict(np.load(path)) if path.is_file() else None
@@ -108,10 +113,10 @@ class Ensemble:
     def __init__(self, models: list[FoldModel], thresholds: str | np.ndarray = "mean") -> None:
         if not models:
             raise ECGTricksError("an ensemble needs at least one model directory")
-        classes = {m.classes for m in models}
+        classes = {(m.edition, m.classes) for m in models}
         if len(classes) != 1:
-            raise ECGTricksError("model directories disagree on their classes")
-        self.models, self.classes = models, models[0].classes
+            raise ECGTricksError("model directories disagree on their edition or classes")
+        self.models, self.classes, self.edition = models, models[0].classes, models[0].edition
         if isinstance(thresholds, str):
             self.thresholds = self._combine_thresholds(thresholds)
         else:
@@ -122,7 +127,7 @@ class Ensemble:
 
         per_model = np.stack([m.thresholds for m in self.models])
         if method == "mean" or len(self.models) == 1:
-            return combine_thresholds(per_model, method="mean")
+            return combine_thresholds(per_model, method="mean", edition=self.edition)
         if method != "retune":
             raise ECGTricksError(f"ensemble thresholds must be 'auto', 'mean' or 'retune', got {method!r}")
         oofs = [m.oof() for m in self.models]
@@ -131,7 +136,7 @@ class Ensemble:
         return combine_thresholds(
             per_model, method="retune",
             oof_labels=np.concatenate([o["labels"] for o in oofs]),
-            oof_probabilities=np.concatenate([o["probabilities"] for o in oofs]),
+            oof_probabilities=np.concatenate([o["probabilities"] for o in oofs]), edition=self.edition,
         )
 
     @torch.no_grad()
@@ -201,10 +206,14 @@ def predict_directory(
     from tqdm.auto import tqdm
 
     from ecgtricks.data.record import duplicate_names, find_records, read_record
+    from ecgtricks.scoring.editions import edition
     from ecgtricks.scoring.outputs import write_output
     from ecgtricks.scoring.postprocess import apply_thresholds
 
     ensemble = load_ensemble(model_dir, thresholds=thresholds, fold_ensemble=fold_ensemble)
+    # Each class as its edition's scorer names it (2021: equivalent codes joined, ``a|b``).
+    scored = edition(ensemble.edition)
+    header = [scored.classes[scored.column[c]] if ensemble.edition != 2020 else c for c in ensemble.classes]
     output_dir = Path(output_dir)
     output_dir.mkdir(parents=True, exist_ok=True)
     records = find_records(input_dir)
@@ -224,7 +233,8 @@ def predict_directory(
             skipped.append(str(exc))
             continue
         binary = apply_thresholds(probs[None], ensemble.thresholds)[0]
-        write_output(output_dir / f"{record.name}.csv", record.name, ensemble.classes, binary, probs)
+        write_output(output_dir / f"{record.name}.csv", record.name, header, binary, probs,
+                     edition=ensemble.edition)
         written += 1
     return {"written": written, "skipped": skipped, "seconds": time.perf_counter() - started,
             "models": len(ensemble.models)}

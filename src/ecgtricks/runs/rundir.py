@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 NON_RESULT_KEYS = (
     "output_root", "num_workers", "threads", "force", "logger", "paths",
     "trainer.enable_progress_bar", "data.cache_dir", "data.workers",
+    "data.on_device",  # identical batches, identical results (tests/training/test_loop.py)
 )
 # Keys that change the result but are named elsewhere in the path (or by the dataset label).
 PATH_KEYS = ("experiment", "fold", "data.path")

@@ -27,17 +27,18 @@ from ecgtricks.utils.conf import as_dict
 log = logging.getLogger("ecgtricks.train")
 
 
-def fit(cfg: DictConfig, overrides: Sequence[str] = ()) -> dict[str, Any]:
+def fit(cfg: DictConfig, overrides: Sequence[str] = (), cache: Any = None) -> dict[str, Any]:
     """Fit on all folds but ``cfg.fold``, evaluate on it, and write the run's outputs into
-    ``cfg.paths.run_dir`` (a config bound by :func:`ecgtricks.runs.rundir.bind`)."""
+    ``cfg.paths.run_dir`` (a config bound by :func:`ecgtricks.runs.rundir.bind`). ``cache``: an
+    :class:`~ecgtricks.data.cache.ECGCache` built elsewhere (``scripts/gpu_check.py``) instead
+    of the config's dataset."""
     import pytorch_lightning as pl
     import torch
 
-    from ecgtricks.data.datamodule import ECGDataModule
     from ecgtricks.runs import tracking
     from ecgtricks.runs.modeldir import save_model_dir
     from ecgtricks.scoring import metrics
-    from ecgtricks.scoring.labels import SCORED_CLASSES
+    from ecgtricks.scoring.editions import edition
     from ecgtricks.scoring.postprocess import apply_thresholds, tune_thresholds
     from ecgtricks.training.callbacks import Throughput
     from ecgtricks.training.module import ECGClassifier
@@ -48,27 +49,18 @@ def fit(cfg: DictConfig, overrides: Sequence[str] = ()) -> dict[str, Any]:
     if cfg.threads:
         torch.set_num_threads(int(cfg.threads))
     pl.seed_everything(int(cfg.seed), workers=True, verbose=False)
-    datamodule = ECGDataModule(
-        cfg.data, cfg.preprocess, fold=cfg.fold, batch_size=cfg.batch_size,
-        eval_batch_size=cfg.eval_batch_size, window_s=cfg.input.window_s, num_workers=cfg.num_workers,
-        pin_memory=str(cfg.trainer.get("accelerator")) in ("gpu", "cuda"), seed=cfg.seed, split=str(cfg.split.name),
-        split_file=cfg.split.file,
-    )
+    year = int(cfg.data.edition)  # the classes, weights and scorer of the data's edition
+    classes = list(edition(year).codes)
+    datamodule = build_datamodule(cfg, cache)
     datamodule.setup()
-    module = ECGClassifier(
-        as_dict(cfg.model), as_dict(cfg.optim), num_classes=len(SCORED_CLASSES), in_channels=len(cfg.data.leads),
-        loss=as_dict(cfg.loss), augment=as_dict(cfg.augment), input=as_dict(cfg.input),
-        class_counts=datamodule.targets[datamodule.train_idx].sum(axis=0).astype(int).tolist(),
-        threshold=cfg.postprocess.threshold,
-    )
+    module = build_module(cfg, datamodule.targets[datamodule.train_idx].sum(axis=0).astype(int).tolist())
     callbacks = instantiate_named(cfg.callbacks, "callbacks")
     loggers = instantiate_named(cfg.logger, "logger")
     for logger in loggers:
         logger.log_hyperparams(as_dict(cfg))
     summary = None
     try:
-        trainer = pl.Trainer(**as_dict(cfg.trainer), default_root_dir=str(run_dir), logger=loggers,
-                             callbacks=callbacks)
+        trainer = build_trainer(cfg, run_dir, loggers, callbacks)
         last = run_dir / "checkpoints" / "last.ckpt"
         resume = str(last) if last.is_file() and rundir.readable_checkpoint(last) else None
         if resume:
@@ -81,9 +73,9 @@ def fit(cfg: DictConfig, overrides: Sequence[str] = ()) -> dict[str, Any]:
         if best is not None or not module.val_results:  # best weights, or a resumed finished run
             trainer.validate(module, datamodule=datamodule, verbose=False)
         probs, targets, scores = (module.val_results[k] for k in ("probabilities", "targets", "metrics"))
-        tuned = tune_thresholds(targets, probs, candidates=str(cfg.postprocess.candidates))
-        tuned_scores = metrics.evaluate(targets, probs, apply_thresholds(probs, tuned))
-        default = np.full(len(SCORED_CLASSES), float(cfg.postprocess.threshold))
+        tuned = tune_thresholds(targets, probs, candidates=str(cfg.postprocess.candidates), edition=year)
+        tuned_scores = metrics.evaluate(targets, probs, apply_thresholds(probs, tuned), edition=year)
+        default = np.full(len(classes), float(cfg.postprocess.threshold))
         thresholds = tuned if cfg.postprocess.tune_thresholds else default
         throughput = next((c for c in callbacks if isinstance(c, Throughput)), None)
         summary = {
@@ -107,6 +99,7 @@ def fit(cfg: DictConfig, overrides: Sequence[str] = ()) -> dict[str, Any]:
             "n_train": int(len(datamodule.train_idx)),
             "n_val": int(len(datamodule.val_idx)),
             "seed": int(cfg.seed),  # runs differing only in seed are repetitions in the report
+            "edition": year,
             "split": str(cfg.split.name),
             "held_out_source": datamodule.held_out,
             "n_parameters": int(sum(p.numel() for p in module.parameters())),
@@ -116,10 +109,10 @@ def fit(cfg: DictConfig, overrides: Sequence[str] = ()) -> dict[str, Any]:
         }
         if trainer.is_global_zero:  # DDP: the other replicas computed the same; rank 0 writes
             save_model_dir(
-                run_dir / "model", module.net, as_dict(cfg), SCORED_CLASSES, thresholds,
+                run_dir / "model", module.net, as_dict(cfg), classes, thresholds,
                 meta={
                     **{k: summary[k] for k in ("name", "fold", "challenge_score", "challenge_score_tuned")},
-                    "fold_ensemble": bool(cfg.postprocess.fold_ensemble),
+                    "fold_ensemble": bool(cfg.postprocess.fold_ensemble), "edition": year,
                 },
                 oof={
                     "probabilities": probs.astype(np.float32), "labels": targets,
@@ -129,9 +122,63 @@ def fit(cfg: DictConfig, overrides: Sequence[str] = ()) -> dict[str, Any]:
             # summary.json last: a run directory with a summary is finished.
             atomic_write_json(run_dir / "summary.json", summary)
     finally:
-        tracking.close(loggers, summary, dict(zip(SCORED_CLASSES, map(float, thresholds), strict=True))
+        tracking.close(loggers, summary, dict(zip(classes, map(float, thresholds), strict=True))
                        if summary is not None else None)
     return summary
+
+
+#: Keys of the ``trainer`` section that are the project's, not ``pytorch_lightning.Trainer``'s.
+OWN_TRAINER_KEYS = ("compile",)
+
+
+def build_datamodule(cfg: DictConfig, cache: Any = None) -> Any:
+    """The fold's data module for ``cfg`` (``cache``: an :class:`ECGCache` built elsewhere)."""
+    from ecgtricks.data.datamodule import ECGDataModule
+
+    return ECGDataModule(
+        cfg.data, cfg.preprocess, fold=cfg.fold, batch_size=cfg.batch_size,
+        eval_batch_size=cfg.eval_batch_size, window_s=cfg.input.window_s, num_workers=cfg.num_workers,
+        pin_memory=str(cfg.trainer.get("accelerator")) in ("gpu", "cuda"), seed=cfg.seed, split=str(cfg.split.name),
+        split_file=cfg.split.file, on_device=bool(cfg.data.get("on_device", False)), cache=cache,
+    )
+
+
+def build_module(cfg: DictConfig, class_counts: list[int]) -> Any:
+    """The LightningModule for ``cfg``; ``class_counts``: positives per class among the training records."""
+    from ecgtricks.scoring.editions import edition
+    from ecgtricks.training.module import ECGClassifier
+
+    return ECGClassifier(
+        as_dict(cfg.model), as_dict(cfg.optim), num_classes=edition(cfg.data.edition).n_classes, in_channels=len(cfg.data.leads),
+        loss=as_dict(cfg.loss), augment=as_dict(cfg.augment), input=as_dict(cfg.input),
+        class_counts=class_counts, threshold=cfg.postprocess.threshold,
+        compile=bool(cfg.trainer.get("compile", False)), edition=int(cfg.data.edition),
+    )
+
+
+def build_trainer(cfg: DictConfig, run_dir: Path, loggers: list[Any], callbacks: list[Any], **overrides: Any) -> Any:
+    """The Lightning Trainer of a run: the ``trainer`` section (less :data:`OWN_TRAINER_KEYS`)
+    and ``overrides``. A progress bar, when on, redraws every ``log_every_n_steps`` steps (as
+    the loggers write), not at every step: each redraw costs host time the GPU waits for."""
+    import pytorch_lightning as pl
+    from pytorch_lightning.callbacks import ProgressBar, TQDMProgressBar
+
+    kwargs = {k: v for k, v in as_dict(cfg.trainer).items() if k not in OWN_TRAINER_KEYS}
+    kwargs.update(overrides)
+    callbacks = list(callbacks)
+    if kwargs.get("enable_progress_bar", True) and not any(isinstance(c, ProgressBar) for c in callbacks):
+        callbacks.append(TQDMProgressBar(refresh_rate=max(1, int(kwargs.get("log_every_n_steps") or 50))))
+    return pl.Trainer(**kwargs, default_root_dir=str(run_dir), logger=loggers, callbacks=callbacks,
+                      plugins=_slurm_plugins())
+
+
+def _slurm_plugins() -> list[Any] | None:
+    """Under SLURM, Lightning's cluster environment without its auto-requeue: submitit requeues
+    on the pre-timeout signal (``hydra/launcher=slurm``), so exactly one mechanism acts on it and
+    no ``hpc_ckpt`` competes with ``last.ckpt``."""
+    from lightning_fabric.plugins.environments import SLURMEnvironment
+
+    return [SLURMEnvironment(auto_requeue=False)] if SLURMEnvironment.detect() else None
 
 
 def _best_checkpoint(callbacks: list[Any]) -> Path | None:

@@ -40,9 +40,10 @@ class WeightedBCE(nn.Module):
         return (pos + neg).mean()
 
 
-def build_loss(cfg: dict, class_counts: np.ndarray | list[int]) -> WeightedBCE:
+def build_loss(cfg: dict, class_counts: np.ndarray | list[int], edition: int = 2020) -> WeightedBCE:
     """The loss of ``cfg`` (``class_weight``, ``confusion_weight``, ``no_label_weight``);
-    ``class_counts`` are the positives per class in the training records."""
+    ``class_counts`` are the positives per class in the training records; ``edition`` gives the
+    challenge weights ``confusion_weight`` uses."""
     pos_weight = negative_cost = None
     if cfg.get("class_weight"):
         counts = np.maximum(np.asarray(class_counts, dtype=np.float64), 1.0)
@@ -50,5 +51,5 @@ def build_loss(cfg: dict, class_counts: np.ndarray | list[int]) -> WeightedBCE:
     if cfg.get("confusion_weight"):
         from ecgtricks.scoring.labels import weight_matrix
 
-        negative_cost = torch.tensor(1.0 - weight_matrix(), dtype=torch.float32)
+        negative_cost = torch.tensor(1.0 - weight_matrix(edition), dtype=torch.float32)
     return WeightedBCE(pos_weight, negative_cost, float(cfg.get("no_label_weight", 0.5)))

@@ -7,6 +7,17 @@ itself has no trick-specific code beyond choosing among them.
 Every value is logged with ``sync_dist``: under DDP the training loss is averaged over the
 replicas (each trains on its own shard), and validation values are equal on all of them (each
 validates the whole fold).
+
+A training step never waits for the device: nothing in it reads a device tensor's value on the
+host (no ``.item()``, ``float(tensor)`` or ``.cpu()``; mixup's coefficient is drawn and read on
+the CPU), and nothing is logged per step. The loss is
+summed on the device and the learning rate on the host, and both are logged once, at the
+epoch's last step, as their means over the epoch's records (the values the per-step
+``self.log(..., on_epoch=True)`` of earlier versions gave, which cost ~1 ms of host time per
+call and, for the learning rate, a host-to-device copy that synchronised the GPU every step).
+With ``compile``, the training features (the network up to its pooling, over crops or chunks)
+run through ``torch.compile``; mixup, the head and evaluation (whole records of any length, so
+new shapes every batch) stay eager.
 """
 
 from __future__ import annotations
@@ -19,11 +30,27 @@ import torch
 
 from ecgtricks.models import build_model
 from ecgtricks.scoring import metrics
-from ecgtricks.scoring.labels import SCORED_CLASSES
+from ecgtricks.scoring.editions import edition as scored_edition
 from ecgtricks.training import optim
 from ecgtricks.training.chunking import chunked_features
 from ecgtricks.training.losses import build_loss
 from ecgtricks.training.mixup import mixup
+
+
+class _EpochSums:
+    """Loss x records (a tensor on the device: adding never waits for it), learning rate x
+    records (a host float) and records, over the steps of an epoch so far."""
+
+    __slots__ = ("loss", "lr", "records")
+
+    def __init__(self) -> None:
+        self.loss: torch.Tensor | float = 0.0
+        self.lr, self.records = 0.0, 0
+
+    def add(self, loss: torch.Tensor, lr: float, n: int) -> None:
+        self.loss = self.loss + loss.detach().float() * n
+        self.lr += lr * n
+        self.records += n
 
 
 class ECGClassifier(pl.LightningModule):
@@ -38,6 +65,8 @@ class ECGClassifier(pl.LightningModule):
         input: dict[str, Any] | None = None,  # noqa: A002 (the config group's name)
         class_counts: list[int] | None = None,
         threshold: float = 0.5,
+        compile: bool = False,  # noqa: A002 (trainer.compile)
+        edition: int = 2020,  # the challenge edition: its classes, weights and scorer
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -47,10 +76,16 @@ class ECGClassifier(pl.LightningModule):
         self.augment = dict(augment or {"mixup": "none"})
         self.input_cfg = dict(input or {"mode": "crop"})
         self.threshold = threshold
-        self.criterion = build_loss(loss or {}, class_counts or [1] * num_classes)
+        self.edition = int(edition)
+        self.criterion = build_loss(loss or {}, class_counts or [1] * num_classes, edition=self.edition)
         self._val_probs: list[torch.Tensor] = []
         self._val_targets: list[torch.Tensor] = []
         self.val_results: dict[str, Any] = {}
+        # The epoch's running sums (a plain object: no nn.Module attribute checks per step).
+        self._epoch = _EpochSums()
+        # A compiled function, not a module: the state dict, checkpoints and model directories
+        # keep the eager network's keys. None: eager.
+        self._compiled_features = torch.compile(self.train_features) if compile else None
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
         """Logits of whole records (evaluation): padding masked, no chunking."""
@@ -63,19 +98,42 @@ class ECGClassifier(pl.LightningModule):
             )
         return self.net.features(x)
 
-    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
-        x, y, lengths = batch
+    def training_loss(self, x: torch.Tensor, y: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
+        """The loss of one training batch: input mode, mixup, dropout, head (no logging; what a
+        bare loop calls)."""
         mode, alpha = self.augment["mixup"], float(self.augment.get("alpha", 0.2))
         if mode == "input":
             x, y = mixup(x, y, alpha)
             lengths = torch.full_like(lengths, x.shape[-1])  # a mix spans both records
-        features = self.train_features(x, lengths)
+        features = (self._compiled_features or self.train_features)(x, lengths)
         if mode == "manifold":
             features, y = mixup(features, y, alpha)
-        loss = self.criterion(self.net.head(self.net.dropout(features)), y)
-        self.log("train/loss", loss, on_step=False, on_epoch=True, prog_bar=True, batch_size=len(x), sync_dist=True)
-        self.log("lr", self.trainer.optimizers[0].param_groups[0]["lr"], on_step=False, on_epoch=True, sync_dist=True)
+        return self.criterion(self.net.head(self.net.dropout(features)), y)
+
+    def training_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> torch.Tensor:
+        x, y, lengths = batch
+        loss = self.training_loss(x, y, lengths)
+        trainer = self.trainer
+        self._epoch.add(loss, trainer.optimizers[0].param_groups[0]["lr"], len(x))
+        if batch_idx + 1 >= trainer.num_training_batches:  # the epoch's last step
+            self._log_training_means()
         return loss
+
+    def _log_training_means(self) -> None:
+        """The epoch's mean training loss and learning rate, once; the sums start again."""
+        sums, self._epoch = self._epoch, _EpochSums()
+        if not sums.records:
+            return
+        n = sums.records
+        self.log("train/loss", sums.loss / n, on_step=False, on_epoch=True, prog_bar=True, batch_size=n,
+                 sync_dist=True)
+        self.log("lr", sums.lr / n, on_step=False, on_epoch=True, batch_size=n, sync_dist=True)
+
+    def on_train_epoch_start(self) -> None:
+        self._epoch = _EpochSums()
+
+    def on_train_epoch_end(self) -> None:
+        self._log_training_means()  # an epoch that stopped before its last batch (max_steps)
 
     def validation_step(self, batch: tuple[torch.Tensor, ...], batch_idx: int) -> None:
         x, y, lengths = batch
@@ -92,13 +150,13 @@ class ECGClassifier(pl.LightningModule):
         self._val_probs.clear()
         self._val_targets.clear()
         binary = probs >= self.threshold
-        scores = metrics.evaluate(targets, probs, binary)
+        scores = metrics.evaluate(targets, probs, binary, edition=self.edition)
         self.val_results = {"probabilities": probs, "targets": targets, "metrics": scores}
         for key in ("challenge_score", "f_measure", "auroc"):
             value = scores[key]
             self.log(f"val/{key}", float(value) if np.isfinite(value) else 0.0, prog_bar=key == "challenge_score", sync_dist=True)
         _, per_class = metrics.f_measure(targets, binary)
-        for code, value in zip(SCORED_CLASSES, per_class, strict=True):
+        for code, value in zip(scored_edition(self.edition).codes, per_class, strict=True):
             if np.isfinite(value):  # classes absent from the fold have no F1
                 self.log(f"val/f1/{code}", float(value), sync_dist=True)
 
