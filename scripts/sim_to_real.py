@@ -40,8 +40,9 @@ def run(args: list[str]) -> None:
 def score_real(model_dir: Path, real: Path, outputs: Path) -> dict[str, object]:
     """The model's figures on the real records (labels read as the official scorer reads them)."""
     from ecgtricks.scoring import metrics
+    from ecgtricks.scoring.label_files import load_labels
     from ecgtricks.scoring.labels import ABBREVIATIONS, SCORED_CLASSES
-    from ecgtricks.scoring.outputs import load_labels, load_outputs
+    from ecgtricks.scoring.outputs import load_outputs
 
     run(["ecgtricks.predict", str(model_dir), str(real), str(outputs)])
     names, labels = load_labels(real)

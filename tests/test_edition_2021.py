@@ -15,8 +15,9 @@ import pytest
 
 from ecgtricks.runs import rundir
 from ecgtricks.scoring.editions import edition
+from ecgtricks.scoring.label_files import load_labels
 from ecgtricks.scoring.metrics import evaluate
-from ecgtricks.scoring.outputs import load_labels, load_outputs
+from ecgtricks.scoring.outputs import load_outputs
 from ecgtricks.training.fit import fit
 
 

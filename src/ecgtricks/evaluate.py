@@ -30,8 +30,9 @@ from pathlib import Path
 
 from ecgtricks.scoring.editions import EDITIONS, Edition
 from ecgtricks.scoring.editions import edition as _edition
+from ecgtricks.scoring.label_files import load_labels
 from ecgtricks.scoring.metrics import evaluate
-from ecgtricks.scoring.outputs import load_labels, load_outputs
+from ecgtricks.scoring.outputs import load_outputs
 from ecgtricks.utils.console import user_errors
 from ecgtricks.utils.errors import ECGTricksError
 from ecgtricks.utils.files import atomic_write_bytes

@@ -11,13 +11,12 @@ import pytest
 
 from ecgtricks.evaluate import HEADERS, format_scores, main
 from ecgtricks.scoring import challenge_score, edition, encode_labels, evaluate, weight_matrix
+from ecgtricks.scoring.label_files import load_labels, read_dx_2021
 from ecgtricks.scoring.metrics import challenge_terms
 from ecgtricks.scoring.outputs import (
-    load_labels,
     load_outputs,
     output_columns,
     parse_output,
-    read_dx_2021,
     read_output,
     write_output,
 )

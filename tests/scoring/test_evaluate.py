@@ -13,8 +13,9 @@ import pytest
 
 from ecgtricks.evaluate import HEADER, format_scores, main
 from ecgtricks.scoring import metrics
+from ecgtricks.scoring.label_files import load_labels
 from ecgtricks.scoring.labels import EQUIVALENT_CODES, NORMAL_CLASS, SCORED_CLASSES, encode_labels
-from ecgtricks.scoring.outputs import load_labels, load_outputs, read_output, write_output
+from ecgtricks.scoring.outputs import load_outputs, read_output, write_output
 from ecgtricks.utils.errors import RecordError
 
 C = len(SCORED_CLASSES)

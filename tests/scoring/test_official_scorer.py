@@ -28,13 +28,14 @@ import pytest
 
 from ecgtricks.evaluate import HEADER, main
 from ecgtricks.scoring import metrics
+from ecgtricks.scoring.label_files import load_labels
 from ecgtricks.scoring.labels import (
     ALL_SCORED_CODES,
     EQUIVALENT_CODES,
     SCORED_CLASSES,
     weight_matrix,
 )
-from ecgtricks.scoring.outputs import load_labels, load_outputs
+from ecgtricks.scoring.outputs import load_outputs
 
 KEYS = ("auroc", "auprc", "accuracy", "f_measure", "fbeta", "gbeta", "challenge_score")
 UNSCORED = ["164865005", "425856008", "55827005", "164873001", "999999", "67741000119109"]

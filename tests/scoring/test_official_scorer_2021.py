@@ -38,7 +38,8 @@ import pytest
 
 from ecgtricks.evaluate import HEADERS, main
 from ecgtricks.scoring import edition, metrics
-from ecgtricks.scoring.outputs import load_labels, load_outputs, read_output, write_output
+from ecgtricks.scoring.label_files import load_labels
+from ecgtricks.scoring.outputs import load_outputs, read_output, write_output
 
 ED = edition(2021)
 KEYS = ED.scores  # auroc, auprc, accuracy, f_measure, challenge_score

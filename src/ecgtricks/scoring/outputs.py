@@ -32,7 +32,7 @@ that is not a finite number (NaN, infinite, unreadable) is 0. A class matched by
 entries is positive if any of them is and scores the plain mean of their (sanitised) scores.
 Fields beyond the class line are ignored; unscored codes are ignored.
 
-Deliberate departures, in both editions (see :func:`load_labels` for the labels):
+Deliberate departures, in both editions (see :func:`ecgtricks.scoring.label_files.load_labels` for the labels):
 a missing (or unreadable) output file is scored as all negative and reported; so is, in 2021, a
 file the official reader stops on with an exception (fewer than four lines, or a scored class
 without a binary output or score). Tokens that the official reader silently reads in a way
@@ -44,28 +44,23 @@ other oddities are scored the same way but reported.
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
-from ecgtricks.data.header import read_labels
-from ecgtricks.data.record import duplicate_names, find_records
 from ecgtricks.scoring.editions import Edition
 from ecgtricks.scoring.editions import edition as _edition
-from ecgtricks.scoring.labels import NORMAL_CLASS, SCORED_AS, SCORED_CLASSES, encode_labels
-from ecgtricks.utils.errors import ECGTricksError, RecordError
+from ecgtricks.scoring.labels import NORMAL_CLASS, SCORED_AS, SCORED_CLASSES
+from ecgtricks.utils.errors import RecordError
 from ecgtricks.utils.files import atomic_write_bytes
 
 __all__ = [
     "OutputFile",
-    "load_labels",
     "load_outputs",
     "output_columns",
     "parse_output",
-    "read_dx_2021",
     "read_output",
     "write_output",
 ]
@@ -457,74 +452,3 @@ def load_outputs(
     if legacy_normal_rule:
         binary = apply_legacy_normal_rule(binary, n_unscored)
     return binary, scores, problems
-
-
-# "# Dx:" (the spelling of some 2021 headers) read as "#Dx:" -- a departure, see load_labels.
-_SPACED_DX = re.compile(r"^#[ \t]+Dx")
-
-
-def read_dx_2021(path: str | Path) -> tuple[str, ...]:
-    """The label codes of one header as the 2021 scorer's ``get_labels`` reads them.
-
-    Every line starting ``#Dx`` counts: the fields after its first ``": "``, split at commas
-    and stripped (a line without ``": "`` gives nothing). Departure: a line written ``# Dx``
-    (spaces between ``#`` and ``Dx``) is read as if written ``#Dx``, where the official
-    reader silently reads no label from it.
-    """
-    path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8", errors="replace")  # universal newlines
-    except FileNotFoundError:
-        raise RecordError(path, "header file is missing") from None
-    except OSError as exc:
-        raise RecordError(path, f"header cannot be read ({exc.strerror})") from None
-    codes: list[str] = []
-    for line in text.split("\n"):
-        line = _SPACED_DX.sub("#Dx", line, count=1)
-        if line.startswith("#Dx"):
-            fields = line.split(": ")
-            if len(fields) > 1:
-                codes.extend(entry.strip() for entry in fields[1].split(","))
-    return tuple(codes)
-
-
-def load_labels(
-    label_dir: str | Path,
-    *,
-    legacy_normal_rule: bool = False,
-    edition: int | str | Edition = 2020,
-) -> tuple[list[str], np.ndarray]:
-    """Record names and labels (N, C) bool from the ``Dx`` lines of the headers in a folder.
-
-    As the official scorer: codes are the comma-separated fields of the ``#Dx:`` line (2021:
-    of every ``#Dx`` line, :func:`read_dx_2021`), a class positive when any of its codes is;
-    a record's name is its file name without ``.hea``; hidden files are skipped. Departures,
-    the same in both editions: ``# Dx:`` is read too (the official readers need ``#Dx``; the
-    2020 one then stops, the 2021 one reads no label), headers are found recursively
-    (officially only at the top level) and by their lower-case ``.hea`` only, and two headers
-    with the same record name are an error naming both. Only the comment lines are read, so a
-    header broken elsewhere still gives its labels. ``legacy_normal_rule``: 2020 only.
-    """
-    ed = _edition(edition)
-    if legacy_normal_rule:
-        _no_legacy_rule(ed)
-    label_dir = Path(label_dir)
-    if not label_dir.is_dir():
-        raise RecordError(label_dir, "label directory does not exist")
-    paths = [p for p in find_records(label_dir) if not p.name.startswith(".")]
-    if not paths:
-        raise ECGTricksError(f"{label_dir}: no header (.hea) files found")
-    dups = duplicate_names(paths)
-    if dups:
-        p, first = next(iter(dups.items()))
-        raise ECGTricksError(f"record name {p.name!r} occurs twice: {first}.hea and {p}.hea")
-    # p.name + ".hea" rather than with_suffix: record names may contain dots.
-    read = read_labels if ed.year == 2020 else read_dx_2021
-    codes = [read(p.parent / f"{p.name}.hea") for p in paths]
-    if ed.year != 2020:
-        return [p.name for p in paths], ed.encode(codes)
-    labels = encode_labels(codes)
-    if legacy_normal_rule:
-        n_unscored = np.array([len(set(c) - set(_COLUMN)) for c in codes], dtype=np.intp)
-        labels = apply_legacy_normal_rule(labels, n_unscored)
-    return [p.name for p in paths], labels
