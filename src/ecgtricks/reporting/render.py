@@ -55,7 +55,8 @@ def short_variant(variant: str, common: Sequence[str]) -> str:
 
 
 SCORES_TEXT = (
-    "Challenge score (final official 2020 metric) of each run's validation fold, mean ± std over the "
+    "Challenge score (the final official scorer of the runs' edition, 2020 or 2021) of each run's "
+    "validation fold, mean ± std over the "
     "runs (seeds × folds; runs that differ only in `seed` are repetitions of one variant). *@0.5*: "
     "threshold 0.5. *Tuned, cross-fitted*: each fold scored with class-wise thresholds tuned on the "
     "pooled out-of-fold predictions of the same seed's other folds -- the honest estimate of "
