@@ -42,7 +42,7 @@ def _others(value: object) -> list[str]:
     if isinstance(value, bool):
         return [str(not value).lower()]
     if isinstance(value, int | float):
-        return [str(value * 2 + 1)]
+        return [str(value * 2 + 1), str(value // 2)]  # leads=12: 25 is no lead set, 6 is
     if isinstance(value, list):
         return ["[" + ",".join(map(str, value[:-1] or [1])) + "]"]
     if value is None:
@@ -60,15 +60,16 @@ def test_one_list_names_directories_and_hashes(compose) -> None:
     base = compose()
     base_hash = rundir.config_hash(base)
     assert rundir.variant_name([], None) == "default"
-    leaves = [(k, v) for k, v in _leaves(OmegaConf.to_container(base, enum_to_str=True)) if v != {}]
+    leaves = [(k, v) for k, v in _leaves(OmegaConf.to_container(base, resolve=True, enum_to_str=True)) if v != {}]
     assert len(leaves) > 60
     for key, value in leaves:
         for other in _others(value):
             override = f"{key}={other}"
             try:
                 cfg = compose(override)
+                rundir.config_hash(cfg)  # resolves every interpolation (leads -> data.leads)
                 break
-            except Exception:  # not a value of this key's type or choices: try the next
+            except Exception:  # not a value of this key's type, choices or resolvers: try the next
                 continue
         else:
             raise AssertionError(f"no other value composes for {key}")
