@@ -23,6 +23,7 @@ Where things are (lower modules never import higher ones):
 * :mod:`.constants` -- lead order, SNOMED CT codes, parameter ranges;
 * :mod:`.dipole` -- lead geometry (Einthoven, Dower), wave shapes, rendering;
 * :mod:`.noise` -- recording noise (:class:`NoiseProfile`);
+* :mod:`.variability` -- a person's and recording's departures from the beat (:class:`Variability`);
 * :mod:`.plan` -- labels -> what is generated, and the precedence when labels conflict;
 * :mod:`.rhythm` -- beat timing: rate, RR series, premature beats, P-wave onsets;
 * :mod:`.qrs` -- QRS morphology: axis, conduction classes, voltage, paced beats and PVCs;
@@ -113,10 +114,13 @@ from ecgtricks.synth.ecg.constants import (
 )
 from ecgtricks.synth.ecg.generate import ECG, generate_ecg
 from ecgtricks.synth.ecg.noise import NoiseProfile
+from ecgtricks.synth.ecg.variability import Variability, draw_variability
 
 __all__ = [
     "ECG",
     "NoiseProfile",
+    "Variability",
+    "draw_variability",
     "generate_ecg",
     "ClassDefinition",
     "CLASS_DEFINITIONS",

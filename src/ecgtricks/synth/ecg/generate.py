@@ -12,7 +12,7 @@ Speed (one core, this machine): about 3 ms for a 10 s, 500 Hz record and about 0
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 import numpy as np
@@ -27,7 +27,7 @@ from ecgtricks.synth.ecg.atrial import (
     sinus_p_shape,
 )
 from ecgtricks.synth.ecg.constants import AF, AFL, SPIKE_MV
-from ecgtricks.synth.ecg.dipole import Shape, expand_leads, render, unit
+from ecgtricks.synth.ecg.dipole import Shape, expand_leads, make_shape, render, unit
 from ecgtricks.synth.ecg.noise import NoiseProfile, recording_noise
 from ecgtricks.synth.ecg.plan import Plan, plan_for
 from ecgtricks.synth.ecg.qrs import QRSDesign, design_pvc, design_qrs
@@ -39,6 +39,7 @@ from ecgtricks.synth.ecg.t_wave import (
     draw_t_wave,
     qt_interval,
 )
+from ecgtricks.synth.ecg.variability import Variability
 
 
 @dataclass
@@ -53,16 +54,21 @@ class ECG:
 
 
 def generate_ecg(rng: np.random.Generator, labels: Iterable[str], *, fs: float, duration_s: float,
-                 amplitude: float = 1.0, noise: NoiseProfile | None = None) -> ECG:
-    """One 12-lead record showing the given SNOMED CT codes (unknown codes are ignored)."""
+                 amplitude: float = 1.0, noise: NoiseProfile | None = None,
+                 variability: Variability | None = None) -> ECG:
+    """One 12-lead record showing the given SNOMED CT codes (unknown codes are ignored).
+
+    ``variability`` (:mod:`.variability`): the person's and recording's departures from the
+    model's beat; None keeps the model's own narrow variation and draws nothing more."""
     labels = tuple(str(code) for code in labels)
     codes = {code.strip() for code in labels}
     noise = NoiseProfile() if noise is None else noise
     fs = float(fs)
     n = int(round(duration_s * fs))
     t = np.arange(n) / fs
-    d = _design(rng, codes, duration_s)
-    vcg, root, qt_beat = _render_vcg(rng, d, fs, n)
+    var = Variability() if variability is None else variability
+    d = _design(rng, codes, duration_s, var)
+    vcg, root, qt_beat = _render_vcg(rng, d, fs, n, var)
     leads8 = d.qrs.lead8 @ vcg
     spikes = np.zeros(0, dtype=np.int64)
     if d.qrs.paced is not None:
@@ -73,6 +79,11 @@ def generate_ecg(rng: np.random.Generator, labels: Iterable[str], *, fs: float, 
                                    d.qrs.p2p_dom[1])
     elif AF in codes:
         add_fibrillation_waves(rng, leads8, t, d.plan, d.qrs.lead8, d.qrs.lead12)
+    if var.lead_gain is not None:  # electrode placement: each independent lead's own gain
+        leads8 *= np.asarray(var.lead_gain)[:, None]
+    if var.resp_lead is not None:
+        swing = np.sin(2 * np.pi * t / var.resp_period_s + var.resp_phase)
+        leads8 *= 1.0 + np.asarray(var.resp_lead)[:, None] * swing[None, :]
     leads8 *= amplitude
 
     clean8 = leads8
@@ -80,6 +91,8 @@ def generate_ecg(rng: np.random.Generator, labels: Iterable[str], *, fs: float, 
     clean = expand_leads(clean8.astype(np.float32))
     signal = expand_leads(noisy8.astype(np.float32))
     truth = _truth(d, fs, n, root, qt_beat, spikes, amplitude, atrial)
+    if variability is not None:
+        truth["variability"] = asdict(variability)
     return ECG(signal, clean, fs, labels, truth)
 
 
@@ -104,31 +117,34 @@ class _Design:
         return {"N": q.intrinsic, "A": q.intrinsic, "V": self.pvc, "P": q.paced}
 
 
-def _design(rng: np.random.Generator, codes: set[str], duration_s: float) -> _Design:
+def _design(rng: np.random.Generator, codes: set[str], duration_s: float,
+            var: Variability) -> _Design:
     """The record's waves and beats, drawn in the generator's fixed order."""
     p = plan_for(codes)
-    q = design_qrs(rng, p)
+    q = design_qrs(rng, p, var.septal)
     pvc = design_pvc(rng, p, q) if p.pvc else None
     tw = draw_t_wave(rng, p, q.axis, q.intrinsic, q.lead12)
     pr, pacing_mode = draw_av(rng, p, codes)
     dp = rng.uniform(0.085, 0.11)  # P wave duration
     rate, rhythm_extra = draw_rate(rng, p)
+    if p.rhythm == "sinus":
+        rate *= var.rate_scale
     pr = clear_of_t(p, pr, rate, tw.qtc)
     p_wave = sinus_p_shape(rng, p, dp, q.lead12, q.p2p_dom)
     ectopic_p = ectopic_p_shape(rng, p, p_wave, q.lead8, q.lead12, q.p2p_dom)
-    beats = place_beats(rng, p, duration_s, rate, pr, pacing_mode, rhythm_extra)
+    beats = place_beats(rng, p, duration_s, rate, pr, pacing_mode, rhythm_extra, var.hrv_sd)
     return _Design(p, q, pvc, tw, pr, pacing_mode, p_wave, ectopic_p, beats)
 
 
-def _render_vcg(rng: np.random.Generator, d: _Design, fs: float,
-                n: int) -> tuple[np.ndarray, float, float]:
+def _render_vcg(rng: np.random.Generator, d: _Design, fs: float, n: int,
+                var: Variability) -> tuple[np.ndarray, float, float]:
     """The (3, n) vector loop of every beat's QRS, T and P; sqrt(RR) and the QT."""
     beats, q = d.beats, d.qrs
     on, kinds = beats.onsets, beats.kinds
     # Respiration swings the QRS voltage by a few per cent (the heart's position changes); the
     # T wave follows it only weakly.
-    amps = 1.0 + 0.04 * np.sin(beats.resp) + 0.01 * rng.standard_normal(on.size)
-    t_amps = 1.0 + 0.01 * np.sin(beats.resp)
+    amps = 1.0 + var.resp_qrs * np.sin(beats.resp) + var.beat_jitter * rng.standard_normal(on.size)
+    t_amps = (1.0 + var.t_resp * np.sin(beats.resp)) * var.t_gain
     qtc, root, qt_beat = qt_interval(d.plan, d.t.qtc, beats.mean_rr, q.intrinsic.duration)
 
     vcg = np.zeros((3, n))
@@ -140,6 +156,13 @@ def _render_vcg(rng: np.random.Generator, d: _Design, fs: float,
     add_conducted_t(rng, vcg, fs, beats, t_amps, d.t, qt_beat, q.intrinsic.duration)
     add_secondary_t(rng, vcg, fs, beats, t_amps, (("V", d.pvc), ("P", q.paced)), qtc, q.lead12)
     render_p_waves(vcg, fs, beats, d.p_wave, d.ectopic_p)
+    conducted = (kinds == "N") | (kinds == "A")
+    if var.st_v2_mv and conducted.any():
+        # J-point elevation (early repolarisation): a bump 50 ms after the QRS, along V2
+        v2 = q.lead12[7]
+        st = make_shape([(q.intrinsic.duration + 0.05, 0.04, var.st_v2_mv * v2 / float(v2 @ v2))],
+                        0.0, q.intrinsic.duration + 0.15)
+        render(vcg, fs, on[conducted], np.ones(int(conducted.sum())), st)
     return vcg, root, qt_beat
 
 

@@ -1,4 +1,5 @@
-"""Recording noise: white sensor noise, baseline wander, mains interference, muscle bursts.
+"""Recording noise: white sensor noise, baseline wander, mains interference, muscle bursts and
+electrode motion.
 
 The noise is drawn for the eight independent leads (I, II, V1..V6) only; the derived limb leads
 inherit it through Einthoven and Goldberger, as they would in a real recorder.
@@ -22,6 +23,7 @@ class NoiseProfile:
     mains_hz: float | None = 50.0  # power-line frequency (50 or 60), None = none
     mains_mv: float = 0.0  # its amplitude
     emg_mv: float = 0.0  # muscle-noise bursts (20-150 Hz), std during bursts
+    motion_mv: float = 0.0  # electrode motion and skin impedance (0.5-8 Hz), std
 
 
 @lru_cache(maxsize=16)
@@ -40,7 +42,21 @@ def recording_noise(rng: np.random.Generator, prof: NoiseProfile, n: int, fs: fl
         out += _mains(rng, prof, t)
     if prof.emg_mv > 0:
         out += _emg(rng, prof, n, fs)
+    if prof.motion_mv > 0:
+        out += _motion(rng, prof, n, fs)
     return out
+
+
+@lru_cache(maxsize=16)
+def _motion_filter(fs: float) -> np.ndarray:
+    return sps.butter(2, [0.5, min(8.0, 0.45 * fs)], btype="bandpass", fs=fs, output="sos")
+
+
+def _motion(rng: np.random.Generator, prof: NoiseProfile, n: int, fs: float) -> np.ndarray:
+    """Electrode motion: band-passed (0.5-8 Hz) noise, its own level in each lead."""
+    x = sps.sosfilt(_motion_filter(float(fs)), rng.standard_normal((8, n)), axis=1)
+    x /= max(float(x.std()), 1e-12)
+    return prof.motion_mv * rng.uniform(0.3, 1.0, size=(8, 1)) * x
 
 
 def _wander(rng: np.random.Generator, prof: NoiseProfile, t: np.ndarray) -> np.ndarray:

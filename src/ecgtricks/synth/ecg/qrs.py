@@ -75,14 +75,15 @@ def solve_main(fixed_area_xy: np.ndarray, weight: float, target_deg: float) -> n
 
 
 def intrinsic_qrs(rng: np.random.Generator, conduction: str, lanfb: bool, qab: str | None,
-                  axis: float, nsivcb: bool) -> Shape:
-    """The QRS of conducted beats (unit main force), by conduction class."""
+                  axis: float, nsivcb: bool, septal: tuple[float, float] | None = None) -> Shape:
+    """The QRS of conducted beats (unit main force), by conduction class. ``septal``: the
+    (vertical component, size factor) of a normal septal force instead of the model's."""
     if conduction == "lbbb":
         d, r_off, fixed, main = _lbbb_forces(rng)
     elif conduction == "bbb":
         d, r_off, fixed, main = _bbb_forces(rng, nsivcb)
     else:
-        d, r_off, fixed, main = _conducted_forces(rng, conduction, lanfb, qab, axis, nsivcb)
+        d, r_off, fixed, main = _conducted_forces(rng, conduction, lanfb, qab, axis, nsivcb, septal)
     fixed_area = sum(v[:2] * s * SQ2PI for _, s, v in fixed) if fixed else np.zeros(2)
     weight = sum(w * s * SQ2PI for _, s, w, _ in main)
     f = solve_main(np.asarray(fixed_area), weight, axis)
@@ -127,7 +128,7 @@ def _bbb_forces(rng: np.random.Generator,
 
 
 def _conducted_forces(rng: np.random.Generator, conduction: str, lanfb: bool, qab: str | None,
-                      axis: float, nsivcb: bool
+                      axis: float, nsivcb: bool, septal: tuple[float, float] | None = None
                       ) -> tuple[float, float, list[Force], list[MainForce]]:
     """Duration, R fiducial, fixed and main forces of a QRS with septal activation."""
     u = rng.uniform
@@ -137,7 +138,7 @@ def _conducted_forces(rng: np.random.Generator, conduction: str, lanfb: bool, qa
     lv = d if conduction == "normal" else min(d, u(0.082, 0.092))
     if conduction == "irbbb" and nsivcb:
         lv = d * u(0.8, 0.85)
-    fixed = [_initial_force(rng, lv, qab, lanfb, axis)]
+    fixed = [_initial_force(rng, lv, qab, lanfb, axis, septal)]
     main_c = (0.56 if qab else 0.45) * lv
     main = [(main_c, 0.1 * lv, 1.0, -u(0.35, 0.8))]
     # basal forces: posterior, superior, slightly rightward (the s of V5/V6, S of V1-V3)
@@ -167,7 +168,7 @@ def _qrs_duration(rng: np.random.Generator, conduction: str, qab: str | None,
 
 
 def _initial_force(rng: np.random.Generator, lv: float, qab: str | None, lanfb: bool,
-                   axis: float) -> Force:
+                   axis: float, septal: tuple[float, float] | None = None) -> Force:
     """The first force of the QRS: septal, or away from an infarct, or LAnFB's."""
     u = rng.uniform
     if qab == "inferior":  # initial forces away from the inferior wall: Q in II, III, aVF
@@ -179,9 +180,12 @@ def _initial_force(rng: np.random.Generator, lv: float, qab: str | None, lanfb: 
     if axis < -30:  # a superior axis keeps an initial r in II, III, aVF (rS, not QS)
         return (0.16 * lv, 0.064 * lv,
                 u(0.18, 0.26) * unit([-u(0.3, 0.6), u(0.7, 1.0), u(0.5, 0.8)]))
-    # septal forces anterior and rightward: r in V1-V3, small q in I, aVL, V5, V6
-    return (0.16 * lv, 0.064 * lv,
-            u(0.12, 0.22) * unit([-u(0.3, 0.55), u(0.2, 0.6), u(0.75, 1.0)]))
+    # septal forces anterior and rightward: r in V1-V3, small q in I, aVL, V5, V6 (and, when
+    # the force points a little upward, in II, III, aVF: a normal variant)
+    size, x, y, z = u(0.12, 0.22), -u(0.3, 0.55), u(0.2, 0.6), u(0.75, 1.0)
+    if septal is not None:
+        y, size = septal[0], size * septal[1]
+    return (0.16 * lv, 0.064 * lv, size * unit([x, y, z]))
 
 
 def _rv_delay_forces(rng: np.random.Generator, conduction: str, d: float,
@@ -295,15 +299,17 @@ class QRSDesign:
         return self.paced if self.paced is not None else self.intrinsic
 
 
-def design_qrs(rng: np.random.Generator, p: Plan) -> QRSDesign:
-    """The chest geometry, the conducted (and paced) QRS and their voltages."""
+def design_qrs(rng: np.random.Generator, p: Plan,
+               septal: tuple[float, float] | None = None) -> QRSDesign:
+    """The chest geometry, the conducted (and paced) QRS and their voltages (``septal``: see
+    :func:`intrinsic_qrs`)."""
     u = rng.uniform
     # Geometry of this chest: transition zone rotation and chest-lead gain.
     rotation = u(-12.0, 12.0)
     lead12_unit = expand_leads(lead_matrix(rotation, 1.0))
     axis = draw_axis(rng, p)
     qab_territory = str(rng.choice(["inferior", "anterior"])) if p.qab else None
-    intrinsic = intrinsic_qrs(rng, p.conduction, p.lanfb, qab_territory, axis, p.nsivcb)
+    intrinsic = intrinsic_qrs(rng, p.conduction, p.lanfb, qab_territory, axis, p.nsivcb, septal)
     paced_axis = None
     paced = None
     if p.rhythm == "paced":

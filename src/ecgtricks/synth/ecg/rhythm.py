@@ -69,7 +69,8 @@ def draw_rate(rng: np.random.Generator, p: Plan) -> tuple[float, dict[str, Any]]
 
 
 def place_beats(rng: np.random.Generator, p: Plan, duration: float, rate: float,
-                pr: float | None, pacing_mode: str | None, extra: dict[str, Any]) -> Beats:
+                pr: float | None, pacing_mode: str | None, extra: dict[str, Any],
+                hrv_sd: float | None = None) -> Beats:
     """The beats of a record: RR series, premature beats and the P waves' onsets."""
     u = rng.uniform
     mean_rr = 60.0 / rate
@@ -80,7 +81,7 @@ def place_beats(rng: np.random.Generator, p: Plan, duration: float, rate: float,
     start = -u(0.0, 1.0) * mean_rr - 0.35  # the first beat: before the record starts
     if p.rhythm == "sinus":
         depth = u(*SA_DEPTH) if p.sa else u(0.003, 0.012)
-        noise_sd = 0.008 if p.sa else 0.012
+        noise_sd = hrv_sd if hrv_sd is not None else (0.008 if p.sa else 0.012)
         rr = mean_rr * (1 + depth * np.sin(resp) + _ar1(rng, nb, noise_sd))
         extra.update(resp_period_s=period, resp_depth=depth)
     elif p.rhythm == "af":
