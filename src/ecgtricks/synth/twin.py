@@ -5,7 +5,11 @@ same record names (the archives' own, gaps included; a deterministic subset of t
 the sources' sampling rates, lengths and header dialects, and labels drawn so that every code's
 count per source is the challenge's table count times the scale (exact at scale 1). Signals come
 from the physiological model of :mod:`ecgtricks.synth.ecg`, so each scored class of the edition is
-visible; codes the edition does not score are written but not drawn.
+visible. Unscored diagnoses are shown by the nearest sign the model has (:data:`LOOKALIKES`:
+an infarction's Q waves, an ischaemia's inverted T ...) without that sign's label, and the labels
+are noisy (:data:`LABEL_MISSING_SIGN`, :data:`LABEL_UNLABELLED_SIGN`), as the archives' are.
+Noise, gain and the person-to-person variability of the beat (:mod:`ecgtricks.synth.ecg.variability`)
+are fitted to the shared real records (``docs/twin-calibration.md``).
 
 What is taken from the real data and what is chosen here:
 
@@ -16,7 +20,7 @@ What is taken from the real data and what is chosen here:
 | lengths | archives | CPSC/CPSC-Extra 6-60 s (median 13 s), INCART 30 min, PTB 30-120 s, PTB-XL 10 s, Georgia 10 s (2 % 5 s), Chapman-Shaoxing and Ningbo 10 s |
 | header dialect | the shared real headers | 2020 (dated record line, ``16+24 1000/mV``, ``#Dx:``); half of PTB-XL and Georgia and two thirds of Ningbo in the 2021 dialect (``16x1+24 1000.0(0)/mV``, ``# Dx:``); PTB and PTB-XL write ``mv``; 10 % of Georgia ages ``NaN`` |
 | mains | country of recording | 50 Hz, Georgia (USA) 60 Hz |
-| noise, wander, amplitude scale | chosen here (2020 sources); measured on the shared JS records (Chapman-Shaoxing, Ningbo) | :data:`PROFILES`: levels that differ by source, as recording setups do |
+| noise, wander, amplitude scale | measured on the shared real records of each source (``scripts/twin_vs_real.py``; INCART has none there) | :data:`PROFILES`: levels that differ by source, as recording setups do |
 
 The two 2021 sources' :data:`PROFILES` are measured on the 40 real records of the shared samples
 (``JS00001``-``JS00011``: 10 of Chapman-Shaoxing, JS00003 is not among them; ``JS20000``-``JS20019``
@@ -56,7 +60,7 @@ import os
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from functools import cache
 from pathlib import Path
 
@@ -68,7 +72,8 @@ from ecgtricks.synth.writer import write_record
 from ecgtricks.utils.errors import ECGTricksError
 from ecgtricks.utils.files import atomic_write_json
 
-TWIN_VERSION = 1
+TWIN_VERSION = 2  # 2: noise, gain and variability fitted to real records; label noise
+_LABEL_STREAM = 1  # the labels (and record subsets) are drawn as by version 1
 MANIFEST = "twin.json"
 EDITIONS = (2020, 2021)
 
@@ -96,17 +101,19 @@ class Profile:
 
 
 PROFILES: dict[str, Profile] = {
-    "cpsc": Profile("cpsc", 50.0, (0.01, 0.04), 0.2, (0.008, 0.02), (0.05, 0.2), 0.1, (0.9, 1.3),
+    # 2020 sources: white noise, wander and gain re-fitted to the shared real records of each
+    # source (docs/twin-calibration.md; INCART has none there: the other sources' middle).
+    "cpsc": Profile("cpsc", 50.0, (0.01, 0.04), 0.2, (0.001, 0.009), (0.02, 0.07), 0.05, (0.56, 0.78),
                     0.0, "mV", "12-May-2020 12:33:59", (60.0, 19.0), 0.0, 0.54),
-    "cpsc_extra": Profile("cpsc", 50.0, (0.01, 0.04), 0.25, (0.01, 0.025), (0.05, 0.25), 0.15,
-                          (0.85, 1.25), 0.0, "mV", "15-May-2020 15:35:30", (63.0, 18.0), 0.0, 0.53),
-    "incart": Profile("incart", 50.0, (0.01, 0.03), 0.3, (0.01, 0.03), (0.1, 0.3), 0.4, (0.7, 1.0),
+    "cpsc_extra": Profile("cpsc", 50.0, (0.01, 0.04), 0.25, (0.001, 0.004), (0.02, 0.1), 0.05,
+                          (0.56, 0.78), 0.0, "mV", "15-May-2020 15:35:30", (63.0, 18.0), 0.0, 0.53),
+    "incart": Profile("incart", 50.0, (0.01, 0.03), 0.3, (0.002, 0.008), (0.05, 0.25), 0.2, (0.56, 0.8),
                       0.0, "mV", "15-May-2020 15:22:05", (58.0, 13.0), 0.0, 0.6),
-    "ptb": Profile("ptb", 50.0, (0.005, 0.02), 0.2, (0.004, 0.01), (0.03, 0.12), 0.05, (1.0, 1.4),
+    "ptb": Profile("ptb", 50.0, (0.005, 0.02), 0.2, (0.003, 0.009), (0.2, 1.0), 0.05, (0.48, 0.7),
                    0.0, "mv", "15-May-2020 15:22:05", (57.0, 13.0), 0.0, 0.72),
-    "ptbxl": Profile("10s", 50.0, (0.01, 0.03), 0.15, (0.01, 0.02), (0.04, 0.15), 0.1, (0.8, 1.1),
+    "ptbxl": Profile("10s", 50.0, (0.01, 0.03), 0.15, (0.0008, 0.002), (0.08, 0.3), 0.05, (0.62, 0.84),
                      0.5, "mv", "04-Jun-2020 15:11:55", (60.0, 17.0), 0.0, 0.52),
-    "georgia": Profile("georgia", 60.0, (0.02, 0.06), 0.5, (0.012, 0.03), (0.08, 0.3), 0.2, (0.9, 1.2),
+    "georgia": Profile("georgia", 60.0, (0.02, 0.06), 0.5, (0.002, 0.006), (0.03, 0.18), 0.1, (0.72, 0.96),
                        0.5, "mV", "05-May-2020 14:50:55", (61.0, 16.0), 0.1, 0.54),
     # 2021: measured on the shared JS records (module docstring)
     "chapman_shaoxing": Profile("10s", 50.0, (0.015, 0.05), 0.0, (0.001, 0.005), (0.03, 0.25), 0.1,
@@ -287,7 +294,7 @@ def plan(scale: float, seed: int = 0, sources: Sequence[str] | None = None,
     records: list[TwinRecord] = []
     for i, key in enumerate(keys):
         source = table[key]
-        rng = np.random.default_rng([seed, TWIN_VERSION, i])
+        rng = np.random.default_rng([seed, _LABEL_STREAM, i])
         names = source.names()
         n = len(names) if scale == 1 else max(1, int(round(scale * len(names))))
         chosen = sorted(rng.choice(len(names), size=n, replace=False)) if n < len(names) else range(len(names))
@@ -295,7 +302,7 @@ def plan(scale: float, seed: int = 0, sources: Sequence[str] | None = None,
         # Scale 1 keeps the table counts; below, unbiased rounding keeps rare codes at their rate.
         targets = {c: _rounded(rng, expected[c]) for c in first}
         if added:
-            own = np.random.default_rng([seed, TWIN_VERSION, i, edition])
+            own = np.random.default_rng([seed, _LABEL_STREAM, i, edition])
             targets.update({c: _rounded(own, expected[c]) for c in added})
         labels = allocate_labels(rng, n, targets, affinity, rhythms)
         records += [TwinRecord(key, names[j], labels[r]) for r, j in enumerate(chosen)]
@@ -328,9 +335,82 @@ def record_rng(seed: int, record: TwinRecord) -> np.random.Generator:
 
 
 @cache
-def _drawn_codes(edition: int) -> frozenset[str]:
-    """The codes the signal shows: the edition's scored ones (the others are only written)."""
-    return frozenset(d.code for d in dx_counts(edition) if d.scored)
+def _model_codes() -> frozenset[str]:
+    """The codes the ECG model draws as themselves: the scored ones of either edition (a 2020
+    record labelled with 2021's BBB shows a bundle branch block, scored or not)."""
+    return frozenset(d.code for e in EDITIONS for d in dx_counts(e) if d.scored)
+
+
+# Unscored diagnoses the model has no class for, shown by the nearest sign it has. The header
+# keeps the diagnosis and does not name the sign: a PTB-XL infarction shows Q waves without a
+# QAb label, as in the archives. The most frequent unscored codes of dx_mapping_unscored.csv
+# (2020: myocardial infarction 6,021 records, LVH 3,759, NSSTTA 3,554, ischaemia 2,559, ST
+# depression 1,977, ventricular ectopics 1,944 ...); codes without a sign the model can show
+# (abnormal QRS, atrial enlargement, WPW ...) are written only.
+LOOKALIKES: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("164865005", "164867002", "54329005"), (m.QAB,)),  # MI, old MI, anterior MI
+    # nonspecific ST-T abnormality, ST interval abnormal, ST changes, ST depression
+    **dict.fromkeys(("428750005", "164930006", "55930002", "429622005"), (m.TAB,)),
+    # ischaemia: myocardial, lateral, inferior, anterior, chronic
+    **dict.fromkeys(("164861001", "425623009", "425419005", "426434006", "413844008"), (m.TINV,)),
+    **dict.fromkeys(("164884008", "11157007"), (m.PVC,)),  # ventricular ectopics, bigeminy
+    "251120003": (m.NSIVCB,),  # incomplete LBBB: a QRS of 110-120 ms
+    **dict.fromkeys(("445211001", "89792004"), (m.RAD,)),  # LPFB, RVH: right axis
+    # SVT, atrial, paroxysmal supraventricular and junctional tachycardia: a fast rhythm
+    **dict.fromkeys(("426761007", "713422000", "67198005", "426648003"), (m.STACH,)),
+    **dict.fromkeys(("425856008", "164895002"), (m.STACH, m.BBB)),  # VT: fast and wide
+    "233917008": (m.IAVB,),  # AV block
+}
+LVH = "164873001"  # left ventricular hypertrophy: tall chest voltages, a strain T in some
+ST_ELEVATION = ("164931005", "428417006")  # ST elevation, early repolarisation
+
+
+def drawn_signs(labels: Sequence[str]) -> list[str]:
+    """What the signal of a record with these labels shows, before label noise: the codes the
+    model draws as themselves, then the signs of unscored diagnoses (:data:`LOOKALIKES`)."""
+    codes = _model_codes()
+    shown = [c for c in labels if c in codes]
+    for code in labels:
+        shown += [s for s in LOOKALIKES.get(code, ()) if s not in shown]
+    return shown
+
+
+# Electrode motion (0.5-8 Hz): sized so that beats differ from their median beat as much as on
+# the real records (beat_corr, docs/twin-calibration.md).
+MOTION_MV = (0.01, 0.08)
+
+# Label noise: how often a record's signal and its labels disagree. On the shared real records,
+# 12 of 79 labels of the classes a measure can check (rate: NSR, SB, STach; axis: LAD; voltage:
+# LQRSV) disagree with the measure (15 %; docs/twin-calibration.md). Some of that is the
+# measure's error, so each label's finding is left out of the signal with a probability of 10 %,
+# and 5 % of records show a scored finding that no label names.
+LABEL_MISSING_SIGN = 0.1  # per label: its finding is not in the signal
+LABEL_UNLABELLED_SIGN = 0.05  # per record: the signal shows a finding no label names
+
+
+@cache
+def _prevalence(source: str) -> tuple[tuple[str, ...], np.ndarray]:
+    """The findings the model draws that this source's records carry, weighted by their counts
+    in the 2021 table (every source's; the same for either edition, so that a record's signal
+    does not depend on which edition scores it). Sinus rhythm, the normal reference, is none."""
+    rows = [(d.code, d.per_source.get(source, 0)) for d in dx_counts(2021)
+            if d.code in _model_codes() and d.code != m.NSR]
+    rows = [(c, n) for c, n in rows if n > 0]
+    codes, counts = zip(*rows, strict=True)
+    return codes, np.asarray(counts, dtype=float) / sum(counts)
+
+
+def shown_codes(rng: np.random.Generator, labels: list[str], source: str) -> list[str]:
+    """The codes the signal shows: the labels, less missing signs, plus perhaps an unlabelled one
+    (:data:`LABEL_MISSING_SIGN`, :data:`LABEL_UNLABELLED_SIGN`). The header keeps the labels."""
+    keep = rng.random(len(labels)) >= LABEL_MISSING_SIGN
+    shown = [code for code, k in zip(labels, keep, strict=True) if k]
+    if rng.random() < LABEL_UNLABELLED_SIGN:
+        codes, weights = _prevalence(source)
+        extra = str(codes[int(rng.choice(len(codes), p=weights))])
+        if extra not in shown:
+            shown.append(extra)
+    return shown
 
 
 def write_twin_record(dest: Path, seed: int, record: TwinRecord, edition: int = 2020) -> int:
@@ -338,15 +418,24 @@ def write_twin_record(dest: Path, seed: int, record: TwinRecord, edition: int = 
     rng = record_rng(seed, record)
     source, profile = edition_sources(edition)[record.source], PROFILES[record.source]
     u = rng.uniform
+    white = float(np.exp(u(*np.log(profile.white_mv))))  # spans a decade: log-uniform
     noise = m.NoiseProfile(
-        white_mv=u(*profile.white_mv), wander_mv=u(*profile.wander_mv), mains_hz=profile.mains_hz,
+        white_mv=white, wander_mv=u(*profile.wander_mv), mains_hz=profile.mains_hz,
         mains_mv=u(*profile.mains_mv) if rng.random() < profile.mains_share else 0.0,
         emg_mv=u(0.01, 0.04) if rng.random() < profile.emg_share else 0.0,
+        motion_mv=float(np.exp(u(np.log(MOTION_MV[0]), np.log(MOTION_MV[1])))),
     )
-    drawn = _drawn_codes(edition)
-    ecg = m.generate_ecg(rng, [c for c in record.labels if c in drawn], fs=source.fs,
-                         duration_s=_duration(rng, profile.lengths), amplitude=u(*profile.amplitude),
-                         noise=noise)
+    shown = shown_codes(rng, drawn_signs(record.labels), record.source)
+    variability = m.draw_variability(rng)
+    if LVH in record.labels:  # tall chest voltages (and a strain T in 40 %)
+        gains = np.asarray(variability.lead_gain) * np.r_[1.0, 1.0, np.full(6, u(1.4, 1.9))]
+        variability = replace(variability, lead_gain=tuple(float(g) for g in gains))
+        if rng.random() < 0.4 and m.TAB not in shown:
+            shown.append(m.TAB)
+    if set(ST_ELEVATION) & set(record.labels):
+        variability = replace(variability, st_v2_mv=float(u(0.15, 0.3)))
+    ecg = m.generate_ecg(rng, shown, fs=source.fs, duration_s=_duration(rng, profile.lengths),
+                         amplitude=u(*profile.amplitude), noise=noise, variability=variability)
     age = None if rng.random() < profile.age_nan else float(
         np.clip(rng.normal(*profile.age), profile.age_min, 95))
     sex = "Male" if rng.random() < profile.male else "Female"
