@@ -34,6 +34,7 @@ lint: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python scripts/bench.py
+	$(BIN)/python scripts/bench.py --only fullscale --edition 2021 --twin-scale 0.02 --out bench-results-2021.json
 
 clean:
 	rm -rf $(VENV) build dist .pytest_cache

@@ -21,8 +21,9 @@ import json
 import logging
 import os
 import time
-from collections.abc import Sequence
-from concurrent.futures import ProcessPoolExecutor
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ProcessPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,7 @@ from tqdm.auto import tqdm
 
 from ecgtricks.data.leads import STANDARD_LEADS, order_leads
 from ecgtricks.data.preprocess import Pipeline, build_pipeline
-from ecgtricks.data.record import duplicate_names, find_records, read_record
+from ecgtricks.data.record import duplicate_names, find_record_paths, read_record
 from ecgtricks.utils.errors import ConfigError, ECGTricksError, RecordError
 from ecgtricks.utils.files import built_once
 
@@ -44,26 +45,27 @@ CACHE_VERSION = 1
 ON_ERROR = ("skip", "raise")  # what a bad record does: skip it (listed) or stop
 
 
-def _file_fingerprint(path: str) -> list[Any]:
-    name = os.path.basename(path)
-    try:
-        st = os.stat(path)
-    except FileNotFoundError:
-        return [name, None, None]
-    return [name, st.st_size, st.st_mtime_ns]
+def _fingerprints(paths: Sequence[str]) -> str:
+    """name, size and mtime of each file, one line each ("-" for a missing file)."""
+    lines = []
+    for path in paths:
+        name = path[path.rfind(os.sep) + 1:]
+        try:
+            st = os.stat(path)
+        except FileNotFoundError:
+            lines.append(f"{name}\0-\0-")
+            continue
+        lines.append(f"{name}\0{st.st_size}\0{st.st_mtime_ns}")
+    return "\n".join(lines)
 
 
-def cache_key(records: Sequence[Path], pipeline: Pipeline, leads: Sequence[str]) -> str:
-    # Plain strings and os.stat: 86,000 stats of the full corpus in a fraction of a second.
-    files = []
-    for rec in map(str, records):
-        for ext in (".hea", ".mat"):
-            files.append(_file_fingerprint(rec + ext))
-    payload = json.dumps(
-        {"version": CACHE_VERSION, "pipeline": pipeline.spec(), "leads": list(leads), "files": files},
-        sort_keys=True,
-    )
-    return hashlib.sha256(payload.encode()).hexdigest()[:16]
+def cache_key(records: Sequence[str | Path], pipeline: Pipeline, leads: Sequence[str]) -> str:
+    """The cache's name: its version, pipeline and leads, and every file's name, size and mtime.
+    Plain strings and one ``os.stat`` per file: 176,506 files of the 2021 corpus in about 0.6 s."""
+    head = json.dumps({"version": CACHE_VERSION, "pipeline": pipeline.spec(), "leads": list(leads)},
+                      sort_keys=True)
+    files = _fingerprints([f"{rec}{ext}" for rec in map(str, records) for ext in (".hea", ".mat")])
+    return hashlib.sha256(f"{head}\n{files}".encode()).hexdigest()[:16]
 
 
 @dataclass(frozen=True)
@@ -153,6 +155,21 @@ class ECGCache:
         return out
 
 
+def _bounded_map(executor: ProcessPoolExecutor, fn: Callable[[Any], Any], jobs: Sequence[Any],
+                 ahead: int) -> Iterator[Any]:
+    """``executor.map(fn, jobs)`` in order, with at most ``ahead`` jobs submitted and not yet
+    consumed. ``Executor.map`` submits every job at once: when the disk writes slower than the
+    workers preprocess (the 2021 corpus: ~25 GiB at ~30 MB/s here), finished results piled up in
+    the main process (9.4 GiB resident at 88,253 records). This keeps memory flat."""
+    pending: deque[Future[Any]] = deque()
+    for job in jobs:
+        if len(pending) >= ahead:
+            yield pending.popleft().result()
+        pending.append(executor.submit(fn, job))
+    while pending:
+        yield pending.popleft().result()
+
+
 def _write_cache(
     tmp: Path,
     records: Sequence[Path],
@@ -176,8 +193,8 @@ def _write_cache(
     with open(tmp / "signals.f32", "wb") as out:
         executor = ProcessPoolExecutor(workers) if workers > 1 else None
         try:
-            # Results stream back in order and go straight to disk: memory stays bounded.
-            results = executor.map(_process, jobs, chunksize=8) if executor else map(_process, jobs)
+            # Results stream back in order and go straight to disk, a bounded number in flight.
+            results = _bounded_map(executor, _process, jobs, 16 * workers) if executor else map(_process, jobs)
             for job, result in tqdm(
                 zip(jobs, results, strict=False), total=len(jobs), desc="preprocess", unit="rec", disable=not progress
             ):
@@ -219,11 +236,10 @@ def build_cache(
     if str(on_error) not in ON_ERROR:  # the schema's enum checks configs; this guards direct calls
         raise ValueError(f"on_error={on_error!r}: expected one of {list(ON_ERROR)}")
     raise_on_error = str(on_error) == "raise"
-    records = [Path(r) for r in records]
     if not records:
         raise ECGTricksError(f"no records to cache for dataset {name!r}")
     leads = tuple(leads)
-    key = cache_key(records, pipeline, leads)
+    key = cache_key(records, pipeline, leads)  # strings will do: a reuse makes no Path
     final = Path(cache_root) / f"{name}-{key}"
     skipped: list[dict[str, str]] = []
     with built_once(final, lambda path: (path / "manifest.json").is_file()) as tmp:
@@ -231,7 +247,8 @@ def build_cache(
             return ECGCache(final)
         started = time.perf_counter()
         workers = workers or min(2, os.cpu_count() or 1)
-        metas, skipped, total = _write_cache(tmp, records, pipeline, leads, raise_on_error, workers, progress)
+        paths = [Path(r) for r in records]
+        metas, skipped, total = _write_cache(tmp, paths, pipeline, leads, raise_on_error, workers, progress)
         if not metas:
             raise ECGTricksError(f"no readable records in dataset {name!r} ({len(skipped)} skipped)")
         rates = {m["fs"] for m in metas}
@@ -280,9 +297,9 @@ def prepare_cache(data_cfg: Any, preprocess_cfg: Any, *, progress: bool = True) 
         if missing:
             raise ConfigError(f"data.sources: no directory {missing} under {data_dir} "
                               f"(fetch them with python -m ecgtricks.download {data_dir} --sources ...)")
-        records = sorted(r for s in sources for r in find_records(data_dir / s))
+        records = sorted(r for s in sources for r in find_record_paths(data_dir / s))
     else:
-        records = find_records(data_dir)
+        records = find_record_paths(data_dir)
     if data_cfg.get("limit"):
         records = records[: int(data_cfg.limit)]
     if not records:
