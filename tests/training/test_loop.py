@@ -4,9 +4,12 @@ speed settings (data.on_device, trainer.compile) keep results."""
 
 from __future__ import annotations
 
+import importlib
 import json
+import os
 import traceback
 from collections.abc import Callable
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -38,6 +41,20 @@ def _trainer(cfg: Any, run_dir: Path, callbacks: list[pl.Callback], **overrides:
                          [*instantiate_named(cfg.callbacks, "callbacks"), *callbacks], **overrides)
 
 
+@cache
+def _loop_packages() -> tuple[str, ...]:
+    """The directories of the packages whose code runs the training loop."""
+    found = []
+    for name in ("ecgtricks", "pytorch_lightning", "lightning_fabric", "lightning", "lightning_utilities", "tqdm"):
+        try:
+            module = importlib.import_module(name)
+        except ImportError:
+            continue
+        folder = Path(module.__file__).parent
+        found += [str(folder) + os.sep, str(folder.resolve()) + os.sep]
+    return tuple(found)
+
+
 class HostReads(pl.Callback):
     """Records every read of a tensor's value on the host and every tensor made from Python
     values (``torch.tensor``: a host-to-device copy on a GPU) from the start of the first
@@ -67,13 +84,14 @@ class HostReads(pl.Callback):
 
     @staticmethod
     def ours(filename: str) -> bool:
-        """Calls made by the loop's code: the project's, Lightning's, the progress bar's. Not
-        torch's own (Adam keeps its step count on the CPU on purpose, and reads it there), nor
-        mixup's coefficient, drawn on the CPU by design (torch.distributions with float
-        parameters): reading those never waits for a device."""
+        """Calls made by the loop's code: the project's, Lightning's, the progress bar's (by
+        package directory: a checkout or virtual environment may have any of these names in its
+        path). Not torch's own (Adam keeps its step count on the CPU on purpose, and reads it
+        there), nor mixup's coefficient, drawn on the CPU by design (torch.distributions with
+        float parameters): reading those never waits for a device."""
         if filename.endswith("training/mixup.py"):
             return False
-        return any(part in filename for part in ("ecgtricks", "lightning", "tqdm"))
+        return filename.startswith(_loop_packages())
 
     def on_train_batch_start(self, trainer: pl.Trainer, pl_module: Any, batch: Any, batch_idx: int) -> None:
         self.active = batch_idx < trainer.num_training_batches - 1
