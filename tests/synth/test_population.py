@@ -120,7 +120,13 @@ def test_twin_population_matches_the_real_records(samples_dir: Path, tmp_path: P
 
 def test_unscored_diagnoses_show_their_sign_without_its_label(tmp_path: Path) -> None:
     from ecgtricks.data.sources import dx_counts
-    from ecgtricks.synth.twin import LOOKALIKES, TwinRecord, _model_codes, drawn_signs, write_twin_record
+    from ecgtricks.synth.twin import (
+        LOOKALIKES,
+        TwinRecord,
+        _model_codes,
+        drawn_signs,
+        write_twin_record,
+    )
 
     mi, abnormal_qrs = "164865005", "164951009"
     assert drawn_signs((mi,)) == [m.QAB]  # an infarction shows Q waves
