@@ -23,8 +23,9 @@ REPO = Path(__file__).resolve().parents[1]
 Measured = dict[str, list[tuple[tuple[str, ...], dict[str, float]]]]
 
 
-def measure_folder(root: Path, per_source: int | None) -> Measured:
-    """Per source, each record's (labels, measures)."""
+def measure_folder(root: Path, per_source: int | None, having: str | None = None) -> Measured:
+    """Per source, each record's (labels, measures); with ``having``, only records labelled with
+    that code (up to ``per_source`` of them per source)."""
     from ecgtricks.data.record import find_records, read_record
     from ecgtricks.synth.population import LEADS, record_measures
 
@@ -34,6 +35,8 @@ def measure_folder(root: Path, per_source: int | None) -> Measured:
         if per_source is not None and len(rows[source]) >= per_source:
             continue
         rec = read_record(path)
+        if having is not None and having not in rec.labels:
+            continue
         order = [rec.lead_names.index(lead) for lead in LEADS]
         rows[source].append((rec.labels, record_measures(rec.signal[order], rec.fs)))
     return rows
@@ -81,6 +84,8 @@ def main() -> int:
     parser.add_argument("--per-source", type=int, default=60)
     parser.add_argument("--markdown", type=Path, default=None)
     parser.add_argument("--sources", action="store_true", help="also one table per source")
+    parser.add_argument("--classes", default="", help="comma-separated class abbreviations (PAC,AF): "
+                        "one table each, over the records labelled with it")
     args = parser.parse_args()
     if not args.real.is_dir():
         raise SystemExit(f"no real records at {args.real}")
@@ -103,6 +108,16 @@ def main() -> int:
         for source in sorted(real):
             out += ["", f"### {source}", ""] + table(rows(real, source=source),
                                                      *((n, rows(t, source=source)) for n, t in twins))
+    from ecgtricks.scoring.labels import ABBREVIATIONS
+
+    codes = {abbr: code for code, abbr in ABBREVIATIONS.items()}
+    for abbr in filter(None, args.classes.split(",")):
+        if abbr not in codes:
+            raise SystemExit(f"--classes: no class {abbr}; known: {', '.join(sorted(codes))}")
+        labelled = lambda labels, c=codes[abbr]: c in labels  # noqa: E731
+        twin_rows = [(n, rows(measure_folder(p, args.per_source, codes[abbr])))
+                     for n, p in ([("twin before", args.before)] if args.before else []) + [("twin", args.twin)]]
+        out += ["", f"### Records labelled {abbr}", ""] + table(rows(real, labelled), *twin_rows)
     text = "\n".join(out) + "\n"
     sys.stdout.write(text)
     if args.markdown:

@@ -10,12 +10,15 @@ is a plain array operation on the 12 leads resampled to 500 Hz:
 | ``white_mv`` | robust sd of the second difference / sqrt(6), median over leads (sensor noise) |
 | ``wander_mv`` | peak-to-peak below 0.7 Hz, median over leads (baseline wander) |
 | ``hr_bpm``, ``rr_cv`` | from QRS complexes found on the multi-lead slope envelope |
+| ``early_share``, ``min_rr_ratio``, ``min_rr_s`` | premature beats: the share of RR intervals under 85 % of the median RR, the shortest RR against the median, and in seconds |
 | ``qrs_<lead>_mv`` | peak-to-peak of the median beat within 60 ms of the QRS (1-40 Hz) |
 | ``t_<lead>_mv`` | the median beat's signed T peak, 0.16-0.42 s after the QRS, over the PR baseline |
 | ``st_<lead>_mv`` | the median beat 100 ms after the QRS peak, over the PR baseline |
+| ``qrs_ms`` | width of the median beat's QRS: where its spatial slope (summed over leads) stays above 20 % of its peak, within 120 ms of the QRS peak |
 | ``axis_deg`` | the frontal QRS axis from the median beat's net QRS area in I and aVF |
 | ``beat_corr`` | median correlation of each beat with the median beat (all leads): beat-to-beat change |
 | ``qrs_cv`` | coefficient of variation of the beats' QRS size in the largest lead |
+| ``p_<lead>_mv`` | peak-to-peak of the median beat 250-90 ms before the QRS peak (the P wave; in AF the f waves' residue) |
 | ``q_<lead>_mv``, ``q_<lead>_ratio`` | the median beat's deepest dip before its R (within 50 ms), and its share of that R |
 """
 
@@ -73,6 +76,9 @@ def record_measures(signal_mv: np.ndarray, fs: float) -> dict[str, float]:
     rr = np.diff(peaks) / FS
     out["hr_bpm"] = float(60.0 / np.median(rr))
     out["rr_cv"] = float(rr.std() / rr.mean())
+    out["early_share"] = float((rr < 0.85 * np.median(rr)).mean())
+    out["min_rr_ratio"] = float(rr.min() / np.median(rr))
+    out["min_rr_s"] = float(rr.min())
     beats = band[:, peaks[:, None] + np.arange(-pre, post)[None, :]]  # (12, beats, L)
     beats = np.transpose(beats, (1, 0, 2))  # (beats, 12, L)
     # Baseline: the PR segment, 80-40 ms before the peak.
@@ -90,6 +96,9 @@ def record_measures(signal_mv: np.ndarray, fs: float) -> dict[str, float]:
         out[f"qrs_{lead}_mv"] = float(p2p[i])
         out[f"t_{lead}_mv"] = float(t_peak[i])
         out[f"st_{lead}_mv"] = float(st[i])
+    p_size = np.ptp(med[:, pre - int(0.25 * FS): pre - int(0.09 * FS)], axis=-1)
+    for lead in _REPORTED:
+        out[f"p_{lead}_mv"] = float(p_size[LEADS.index(lead)])
     near = med[:, pre - int(0.05 * FS): pre + int(0.05 * FS)]
     r_at = near.argmax(-1)
     before = np.where(np.arange(near.shape[1])[None, :] < r_at[:, None], near, np.inf)
@@ -99,6 +108,9 @@ def record_measures(signal_mv: np.ndarray, fs: float) -> dict[str, float]:
         i = LEADS.index(lead)
         out[f"q_{lead}_mv"] = float(q_depth[i])
         out[f"q_{lead}_ratio"] = float(q_depth[i] / max(near[i, r_at[i]], 1e-3))
+    slope = np.abs(np.diff(med[:, pre - int(0.12 * FS): pre + int(0.12 * FS)], axis=-1)).sum(0)
+    above = np.flatnonzero(slope > 0.2 * slope.max())
+    out["qrs_ms"] = float((above[-1] - above[0]) / FS * 1000.0)
     out["qrs_limb_max_mv"] = float(p2p[:6].max())
     out["qrs_chest_max_mv"] = float(p2p[6:].max())
     area = qrs.sum(-1)
@@ -124,7 +136,8 @@ def percentiles(rows: Iterable[Mapping[str, float]], qs: tuple[float, ...] = (10
 
 
 def _order(key: str) -> tuple[int, str]:
-    first = ("white_mv", "wander_mv", "hr_bpm", "rr_cv", "axis_deg", "beat_corr", "qrs_cv")
+    first = ("white_mv", "wander_mv", "hr_bpm", "rr_cv", "early_share", "min_rr_ratio", "min_rr_s",
+             "qrs_ms", "axis_deg", "beat_corr", "qrs_cv")
     return (first.index(key), key) if key in first else (len(first), key)
 
 
