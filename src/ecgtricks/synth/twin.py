@@ -45,7 +45,7 @@ line in 0 % and 17 %, dead chest leads in 0 % and 18 %.
 Co-occurrence: labels are allocated code by code (rhythms first), each code to exactly its count
 of records, preferring records by affinities a cardiologist would expect (:data:`AFFINITY`: a
 second rhythm, both codes of an equivalent pair, opposite axis deviations or two bundle branch
-blocks are rare; LAnFB goes with LAD, AF with bundle branch blocks, TAb with LQT ...) and records
+blocks are rare; LAnFB goes with LAD, AF with bundle branch blocks, TAb with LQT, PAC with STach ...) and records
 that have no label yet. 2021 (:data:`AFFINITY_2021`) adds CLBBB as LBBB's equivalent (LBBB's
 affinities, rare with LBBB as the other pairs are), BBB and CLBBB never with another bundle
 branch block (:data:`EXCLUDED`), PRWP with anterior Q waves and clockwise rotation, and counts
@@ -72,8 +72,9 @@ from ecgtricks.synth.writer import write_record
 from ecgtricks.utils.errors import ECGTricksError
 from ecgtricks.utils.files import atomic_write_json
 
-TWIN_VERSION = 2  # 2: noise, gain and variability fitted to real records; label noise
-_LABEL_STREAM = 1  # the labels (and record subsets) are drawn as by version 1
+TWIN_VERSION = 3  # 2: noise, gain and variability fitted to real records; label noise.
+# 3: rhythm timing, sinus rates, normal T per lead; PAC with STach; unlabelled sinus rates
+_LABEL_STREAM = 1  # the random stream of the labels (and record subsets), as by version 1
 MANIFEST = "twin.json"
 EDITIONS = (2020, 2021)
 
@@ -98,19 +99,20 @@ class Profile:
     male: float
     age_min: float = 18.0  # ages are drawn within age_min-95
     dead_chest: float = 0.0  # records whose chest leads are partly recorded as all zeros
+    labels_sinus_rate: bool = True  # False: SB / STach are not labelled (CPSC, INCART, PTB)
 
 
 PROFILES: dict[str, Profile] = {
     # 2020 sources: white noise, wander and gain re-fitted to the shared real records of each
     # source (docs/twin-calibration.md; INCART has none there: the other sources' middle).
     "cpsc": Profile("cpsc", 50.0, (0.01, 0.04), 0.2, (0.001, 0.009), (0.02, 0.07), 0.05, (0.56, 0.78),
-                    0.0, "mV", "12-May-2020 12:33:59", (60.0, 19.0), 0.0, 0.54),
+                    0.0, "mV", "12-May-2020 12:33:59", (60.0, 19.0), 0.0, 0.54, labels_sinus_rate=False),
     "cpsc_extra": Profile("cpsc", 50.0, (0.01, 0.04), 0.25, (0.001, 0.004), (0.02, 0.1), 0.05,
                           (0.56, 0.78), 0.0, "mV", "15-May-2020 15:35:30", (63.0, 18.0), 0.0, 0.53),
     "incart": Profile("incart", 50.0, (0.01, 0.03), 0.3, (0.002, 0.008), (0.05, 0.25), 0.2, (0.56, 0.8),
-                      0.0, "mV", "15-May-2020 15:22:05", (58.0, 13.0), 0.0, 0.6),
+                      0.0, "mV", "15-May-2020 15:22:05", (58.0, 13.0), 0.0, 0.6, labels_sinus_rate=False),
     "ptb": Profile("ptb", 50.0, (0.005, 0.02), 0.2, (0.003, 0.009), (0.2, 1.0), 0.05, (0.48, 0.7),
-                   0.0, "mv", "15-May-2020 15:22:05", (57.0, 13.0), 0.0, 0.72),
+                   0.0, "mv", "15-May-2020 15:22:05", (57.0, 13.0), 0.0, 0.72, labels_sinus_rate=False),
     "ptbxl": Profile("10s", 50.0, (0.01, 0.03), 0.15, (0.0008, 0.002), (0.08, 0.3), 0.05, (0.62, 0.84),
                      0.5, "mv", "04-Jun-2020 15:11:55", (60.0, 17.0), 0.0, 0.52),
     "georgia": Profile("georgia", 60.0, (0.02, 0.06), 0.5, (0.002, 0.006), (0.03, 0.18), 0.1, (0.72, 0.96),
@@ -147,6 +149,9 @@ AFFINITY: dict[tuple[str, str], float] = {
     (m.RBBB, m.LANFB): 3.0, (m.CRBBB, m.LANFB): 3.0, (m.AF, m.RBBB): 1.5, (m.AF, m.CRBBB): 1.5,
     (m.AF, m.LBBB): 1.5, (m.NSR, m.TAB): 1.5, (m.NSR, m.LAD): 1.3, (m.TAB, m.LQT): 2.0,
     (m.QAB, m.TINV): 2.0, (m.TINV, m.QAB): 2.0, (m.LQRSV, m.QAB): 1.5,
+    # PACs come with a fast sinus rhythm: 17 of the 20 real PAC records of the shared samples are
+    # STach (26 of all 120)
+    (m.STACH, m.PAC): 3.0, (m.STACH, m.SVPB): 3.0,
 }
 
 
@@ -375,6 +380,10 @@ def drawn_signs(labels: Sequence[str]) -> list[str]:
     return shown
 
 
+# Baseline wander's tail: 4 of the 120 real records wander by more than 1 mV (3 by more than 2;
+# a PTB record by 6.3 mV), beyond any source's usual range (wander_mv, docs/twin-calibration.md).
+WANDER_TAIL_SHARE, WANDER_TAIL_MV = 0.03, (1.0, 6.0)
+
 # Electrode motion (0.5-8 Hz): sized so that beats differ from their median beat as much as on
 # the real records (beat_corr, docs/twin-calibration.md).
 MOTION_MV = (0.01, 0.08)
@@ -413,19 +422,46 @@ def shown_codes(rng: np.random.Generator, labels: list[str], source: str) -> lis
     return shown
 
 
+@cache
+def _sinus_rate_shares() -> tuple[float, float]:
+    """Shares of SB and STach among the sinus-rate labels (NSR, SB, STach) of the 2020 sources
+    that write them: what a source that writes none of them leaves unlabelled."""
+    labelling = [k for k in SOURCES if PROFILES[k].labels_sinus_rate]
+    n = {d.code: sum(d.per_source.get(k, 0) for k in labelling) for d in dx_counts(2020)}
+    total = n[m.NSR] + n[m.SB] + n[m.STACH]
+    return n[m.SB] / total, n[m.STACH] / total
+
+
+def unlabelled_sinus_rate(rng: np.random.Generator, labels: Sequence[str], shown: Sequence[str],
+                          source: str) -> str | None:
+    """SB or STach for a record of a source that labels no sinus rate (CPSC, INCART, PTB) and
+    whose labels name no rhythm, at the shares other sources label them; else None."""
+    if PROFILES[source].labels_sinus_rate or (set(labels) | set(shown)) & RHYTHMS_2021:
+        return None
+    sb, stach = _sinus_rate_shares()
+    r = rng.random()
+    return m.SB if r < sb else m.STACH if r < sb + stach else None
+
+
 def write_twin_record(dest: Path, seed: int, record: TwinRecord, edition: int = 2020) -> int:
     """Generate and write one record; returns its bytes on disk."""
     rng = record_rng(seed, record)
     source, profile = edition_sources(edition)[record.source], PROFILES[record.source]
     u = rng.uniform
     white = float(np.exp(u(*np.log(profile.white_mv))))  # spans a decade: log-uniform
+    wander = u(*profile.wander_mv)
+    if rng.random() < WANDER_TAIL_SHARE:  # a drifting electrode
+        wander = float(np.exp(u(*np.log(WANDER_TAIL_MV))))
     noise = m.NoiseProfile(
-        white_mv=white, wander_mv=u(*profile.wander_mv), mains_hz=profile.mains_hz,
+        white_mv=white, wander_mv=wander, mains_hz=profile.mains_hz,
         mains_mv=u(*profile.mains_mv) if rng.random() < profile.mains_share else 0.0,
         emg_mv=u(0.01, 0.04) if rng.random() < profile.emg_share else 0.0,
         motion_mv=float(np.exp(u(np.log(MOTION_MV[0]), np.log(MOTION_MV[1])))),
     )
     shown = shown_codes(rng, drawn_signs(record.labels), record.source)
+    rate = unlabelled_sinus_rate(rng, record.labels, shown, record.source)
+    if rate is not None:
+        shown.append(rate)
     variability = m.draw_variability(rng)
     if LVH in record.labels:  # tall chest voltages (and a strain T in 40 %)
         gains = np.asarray(variability.lead_gain) * np.r_[1.0, 1.0, np.full(6, u(1.4, 1.9))]

@@ -114,11 +114,13 @@ from ecgtricks.synth.ecg.constants import (
 )
 from ecgtricks.synth.ecg.generate import ECG, generate_ecg
 from ecgtricks.synth.ecg.noise import NoiseProfile
-from ecgtricks.synth.ecg.variability import Variability, draw_variability
+from ecgtricks.synth.ecg.variability import SINUS_RATE, T_LEAD_GAIN, Variability, draw_variability
 
 __all__ = [
     "ECG",
     "NoiseProfile",
+    "SINUS_RATE",
+    "T_LEAD_GAIN",
     "Variability",
     "draw_variability",
     "generate_ecg",

@@ -68,8 +68,10 @@ def generate_ecg(rng: np.random.Generator, labels: Iterable[str], *, fs: float, 
     t = np.arange(n) / fs
     var = Variability() if variability is None else variability
     d = _design(rng, codes, duration_s, var)
-    vcg, root, qt_beat = _render_vcg(rng, d, fs, n, var)
+    vcg, own, root, qt_beat = _render_vcg(rng, d, fs, n, var)
     leads8 = d.qrs.lead8 @ vcg
+    for part, gain in own:  # waves with gains of their own per lead (Variability)
+        leads8 += (d.qrs.lead8 @ part) * np.asarray(gain)[:, None]
     spikes = np.zeros(0, dtype=np.int64)
     if d.qrs.paced is not None:
         spikes = _add_pacing_spikes(rng, leads8, d, fs, n)
@@ -126,19 +128,22 @@ def _design(rng: np.random.Generator, codes: set[str], duration_s: float,
     tw = draw_t_wave(rng, p, q.axis, q.intrinsic, q.lead12)
     pr, pacing_mode = draw_av(rng, p, codes)
     dp = rng.uniform(0.085, 0.11)  # P wave duration
-    rate, rhythm_extra = draw_rate(rng, p)
+    rate, rhythm_extra = draw_rate(rng, p, var.sinus_rate)
     if p.rhythm == "sinus":
         rate *= var.rate_scale
     pr = clear_of_t(p, pr, rate, tw.qtc)
     p_wave = sinus_p_shape(rng, p, dp, q.lead12, q.p2p_dom)
     ectopic_p = ectopic_p_shape(rng, p, p_wave, q.lead8, q.lead12, q.p2p_dom)
-    beats = place_beats(rng, p, duration_s, rate, pr, pacing_mode, rhythm_extra, var.hrv_sd)
+    beats = place_beats(rng, p, duration_s, rate, pr, pacing_mode, rhythm_extra, var)
     return _Design(p, q, pvc, tw, pr, pacing_mode, p_wave, ectopic_p, beats)
 
 
 def _render_vcg(rng: np.random.Generator, d: _Design, fs: float, n: int,
-                var: Variability) -> tuple[np.ndarray, float, float]:
-    """The (3, n) vector loop of every beat's QRS, T and P; sqrt(RR) and the QT."""
+                var: Variability) -> tuple[np.ndarray, list[tuple[np.ndarray, tuple[float, ...]]],
+                                           float, float]:
+    """The (3, n) vector loop of every beat's QRS, T and P; apart from it, (loop, lead gains) of
+    the waves that have gains of their own (``var.t_lead_gain`` for a normal T,
+    ``var.p_lead_gain`` for the P waves); sqrt(RR) and the QT."""
     beats, q = d.beats, d.qrs
     on, kinds = beats.onsets, beats.kinds
     # Respiration swings the QRS voltage by a few per cent (the heart's position changes); the
@@ -148,14 +153,17 @@ def _render_vcg(rng: np.random.Generator, d: _Design, fs: float, n: int,
     qtc, root, qt_beat = qt_interval(d.plan, d.t.qtc, beats.mean_rr, q.intrinsic.duration)
 
     vcg = np.zeros((3, n))
+    own_t = var.t_lead_gain is not None and not (d.plan.tab or d.plan.tinv)
+    t_vcg = np.zeros((3, n)) if own_t else vcg
+    p_vcg = np.zeros((3, n)) if var.p_lead_gain is not None else vcg
     shapes = d.shapes
     for kind in ("N", "A", "V", "P"):
         sel = kinds == kind
         if sel.any():
             render(vcg, fs, on[sel], amps[sel], shapes[kind])
-    add_conducted_t(rng, vcg, fs, beats, t_amps, d.t, qt_beat, q.intrinsic.duration)
+    add_conducted_t(rng, t_vcg, fs, beats, t_amps, d.t, qt_beat, q.intrinsic.duration)
     add_secondary_t(rng, vcg, fs, beats, t_amps, (("V", d.pvc), ("P", q.paced)), qtc, q.lead12)
-    render_p_waves(vcg, fs, beats, d.p_wave, d.ectopic_p)
+    render_p_waves(p_vcg, fs, beats, d.p_wave, d.ectopic_p)
     conducted = (kinds == "N") | (kinds == "A")
     if var.st_v2_mv and conducted.any():
         # J-point elevation (early repolarisation): a bump 50 ms after the QRS, along V2
@@ -163,7 +171,9 @@ def _render_vcg(rng: np.random.Generator, d: _Design, fs: float, n: int,
         st = make_shape([(q.intrinsic.duration + 0.05, 0.04, var.st_v2_mv * v2 / float(v2 @ v2))],
                         0.0, q.intrinsic.duration + 0.15)
         render(vcg, fs, on[conducted], np.ones(int(conducted.sum())), st)
-    return vcg, root, qt_beat
+    own = [(part, gain) for part, gain in ((t_vcg, var.t_lead_gain), (p_vcg, var.p_lead_gain))
+           if part is not vcg]
+    return vcg, own, root, qt_beat
 
 
 def _add_pacing_spikes(rng: np.random.Generator, leads8: np.ndarray, d: _Design, fs: float,

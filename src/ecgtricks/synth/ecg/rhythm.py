@@ -18,12 +18,12 @@ from typing import Any
 
 import numpy as np
 from scipy import signal as sps
+from scipy import stats
 
 from ecgtricks.synth.ecg.constants import (
     AF_CV,
     AF_MIN_RR,
     COUPLING,
-    ECTOPY_PER_10S,
     FLUTTER_RATE,
     PR_NORMAL,
     RATE_AF,
@@ -34,6 +34,9 @@ from ecgtricks.synth.ecg.constants import (
     SA_PERIOD,
 )
 from ecgtricks.synth.ecg.plan import Plan
+from ecgtricks.synth.ecg.variability import Variability
+
+_MODEL = Variability()  # the model's own timing
 
 
 @dataclass
@@ -49,8 +52,10 @@ class Beats:
     extra: dict[str, Any]
 
 
-def draw_rate(rng: np.random.Generator, p: Plan) -> tuple[float, dict[str, Any]]:
-    """Mean ventricular rate (bpm) of the rhythm."""
+def draw_rate(rng: np.random.Generator, p: Plan,
+              population: tuple[float, float] | None = None) -> tuple[float, dict[str, Any]]:
+    """Mean ventricular rate (bpm) of the rhythm. ``population`` (median bpm, sd of its log): a
+    sinus rate follows that distribution within its class's range, not a uniform one."""
     u = rng.uniform
     extra: dict[str, Any] = {}
     if p.rhythm == "af":
@@ -63,16 +68,24 @@ def draw_rate(rng: np.random.Generator, p: Plan) -> tuple[float, dict[str, Any]]
         rate = flutter / ratio
         extra.update(flutter_cycle_s=60.0 / flutter, conduction_ratio=ratio,
                      atrial_rate_bpm=flutter)
-    else:
+    elif population is None:
         rate = u(*p.rate)
+    else:  # the truncated log-normal's quantile of one uniform draw
+        median, sd = population
+        lo, hi = (stats.norm.cdf(np.log(r / median) / sd) for r in p.rate)
+        rate = float(median * np.exp(sd * stats.norm.ppf(lo + (hi - lo) * u())))
     return rate, extra
 
 
 def place_beats(rng: np.random.Generator, p: Plan, duration: float, rate: float,
                 pr: float | None, pacing_mode: str | None, extra: dict[str, Any],
-                hrv_sd: float | None = None) -> Beats:
-    """The beats of a record: RR series, premature beats and the P waves' onsets."""
+                var: Variability = _MODEL) -> Beats:
+    """The beats of a record: RR series, premature beats and the P waves' onsets.
+
+    ``var``: the timing of a real population (sinus RR noise, AF's irregularity, the AV node's
+    floor, how many premature beats and whether they come in runs); the default is the model's."""
     u = rng.uniform
+    hrv_sd, min_rr = var.hrv_sd, var.min_rr_s
     mean_rr = 60.0 / rate
     nb = int((duration + 2.5) / (0.5 * mean_rr)) + 6
     k = np.arange(nb)
@@ -85,20 +98,21 @@ def place_beats(rng: np.random.Generator, p: Plan, duration: float, rate: float,
         rr = mean_rr * (1 + depth * np.sin(resp) + _ar1(rng, nb, noise_sd))
         extra.update(resp_period_s=period, resp_depth=depth)
     elif p.rhythm == "af":
-        rr = _af_rr(rng, mean_rr, nb, start, duration, extra)
+        rr = _af_rr(rng, mean_rr, nb, start, duration, extra, var.af_cv, min_rr)
     else:
         rr = np.full(nb, mean_rr)
     nominal = rr.copy()
     kinds = np.full(nb, "P" if p.rhythm == "paced" else "N", dtype="<U1")
 
     # Premature beats: 1-4 per 10 s, at least one of each kind asked for, inside the record.
-    want = [(kind, max(1, int(round(u(*ECTOPY_PER_10S) * duration / 10))))
+    want = [(kind, max(1, int(round(u(*var.ectopy_per_10s) * duration / 10))))
             for kind, on in (("A", p.pac), ("V", p.pvc)) if on]
     pr_pac = (pr if pr is not None else u(*PR_NORMAL)) + u(0.0, 0.04)
     if want:
         onsets_nominal = start + np.concatenate([[0.0], np.cumsum(rr[1:])])
-        _mark_premature(rng, kinds, want, onsets_nominal, mean_rr, duration)
-        _time_premature(rng, p, rr, nominal, kinds, mean_rr, pr, pr_pac)
+        _mark_premature(rng, kinds, want, onsets_nominal, mean_rr, duration, var.ectopy_every,
+                        var.ectopy_runs)
+        _time_premature(rng, p, rr, nominal, kinds, mean_rr, pr, pr_pac, min_rr)
     onsets = start + np.concatenate([[0.0], np.cumsum(rr[1:])])
     keep = onsets < duration + 0.3
     onsets, kinds, resp = onsets[keep], kinds[keep], resp[keep]
@@ -115,10 +129,12 @@ def place_beats(rng: np.random.Generator, p: Plan, duration: float, rate: float,
     return Beats(onsets, kinds, mean_rr, sinus_p, ectopic_p, resp, extra)
 
 
-def _spaced(rng: np.random.Generator, lo: int, hi: int, k: int) -> np.ndarray:
-    """k sorted beat indices in [lo, hi) with at least one normal beat between them."""
+def _spaced(rng: np.random.Generator, lo: int, hi: int, k: int,
+            gaps: tuple[int, ...] = (3, 2)) -> np.ndarray:
+    """k sorted beat indices in [lo, hi) with at least one normal beat between them (gaps 3,
+    else 2; ``gaps=(1,)``: any k, runs of premature beats included)."""
     m_all = hi - lo
-    for gap in (3, 2):
+    for gap in gaps:
         m = m_all - (k - 1) * (gap - 1)
         if m >= k:
             pick = np.sort(rng.choice(m, size=k, replace=False)) + np.arange(k) * (gap - 1)
@@ -133,22 +149,23 @@ def _ar1(rng: np.random.Generator, n: int, sd: float, rho: float = 0.7) -> np.nd
 
 
 def _af_rr(rng: np.random.Generator, mean_rr: float, nb: int, start: float, duration: float,
-           extra: dict[str, Any]) -> np.ndarray:
+           extra: dict[str, Any], af_cv: tuple[float, float] = AF_CV,
+           min_rr: float = AF_MIN_RR) -> np.ndarray:
     """Irregularly irregular RR intervals of atrial fibrillation."""
     u = rng.uniform
     # The AV node lets nothing through within 0.36 s: RR = 0.36 s + a gamma-distributed
     # wait, with the drawn mean and coefficient of variation (skewed, no pile-up).
-    cv = u(*AF_CV)
+    cv = u(*af_cv)
     # (a gamma wait as irregular as an exponential at most: a fast AF is less irregular)
-    cv = min(cv, max(AF_CV[0], 1.0 - AF_MIN_RR / mean_rr))
-    excess, sd = max(mean_rr - AF_MIN_RR, 0.02), cv * mean_rr
+    cv = min(cv, max(af_cv[0], 1.0 - min_rr / mean_rr))
+    excess, sd = max(mean_rr - min_rr, 0.02), cv * mean_rr
     shape = (excess / sd) ** 2
     wait = rng.gamma(shape, excess / shape, size=nb)
     # A short record still shows the drawn irregularity: the intervals inside it get exactly
     # that mean and CV (a power of the waits, found by bisection, keeps them positive and
     # skewed). Twice, as the record's beats move a little with the first pass.
     for _ in range(2):
-        first = start + np.concatenate([[0.0], np.cumsum(AF_MIN_RR + wait[1:])])
+        first = start + np.concatenate([[0.0], np.cumsum(min_rr + wait[1:])])
         r_near = first + 0.04  # about where the R peaks are (the record keeps those)
         seen = np.flatnonzero((r_near >= 0) & (r_near < duration))
         seen = seen[1:] if seen.size > 3 else np.arange(1, min(nb, 4))
@@ -160,19 +177,21 @@ def _af_rr(rng: np.random.Generator, mean_rr: float, nb: int, start: float, dura
                 lo, 0.5 * (lo + hi))
         wait[seen] = excess * power / power.mean()
     extra["rr_cv"] = cv
-    return AF_MIN_RR + wait
+    return min_rr + wait
 
 
 def _mark_premature(rng: np.random.Generator, kinds: np.ndarray, want: list[tuple[str, int]],
-                    onsets_nominal: np.ndarray, mean_rr: float, duration: float) -> None:
+                    onsets_nominal: np.ndarray, mean_rr: float, duration: float, every: int = 3,
+                    runs: bool = False) -> None:
     """Choose which beats are premature ('A', 'V'), in place in ``kinds``."""
     # (with a beat before and one after it inside the record, for its pauses to show)
     inside = np.flatnonzero((onsets_nominal > 0.25 + mean_rr)
                             & (onsets_nominal < duration - 0.4 - 1.2 * mean_rr))
     lo, hi = (int(inside[0]), int(inside[-1]) + 1) if inside.size else (1, 2)
     total = sum(c for _, c in want)
-    # premature beats stay a minority: at most one beat in three
-    idx = _spaced(rng, lo, hi, min(total, max(len(want), (hi - lo + 2) // 3)))
+    # premature beats stay a minority: at most one beat in ``every`` (the model's: three)
+    idx = _spaced(rng, lo, hi, min(total, max(len(want), (hi - lo + 2) // every)),
+                  (1,) if runs else (3, 2))
     idx = rng.permutation(idx)
     counts = [c for _, c in want]
     if len(want) == 2 and idx.size >= 2:
@@ -185,7 +204,8 @@ def _mark_premature(rng: np.random.Generator, kinds: np.ndarray, want: list[tupl
 
 
 def _time_premature(rng: np.random.Generator, p: Plan, rr: np.ndarray, nominal: np.ndarray,
-                    kinds: np.ndarray, mean_rr: float, pr: float | None, pr_pac: float) -> None:
+                    kinds: np.ndarray, mean_rr: float, pr: float | None, pr_pac: float,
+                    min_rr: float = AF_MIN_RR) -> None:
     """Coupling intervals of the premature beats and the pauses after them, in place in ``rr``."""
     u = rng.uniform
     nb = rr.size
@@ -195,16 +215,19 @@ def _time_premature(rng: np.random.Generator, p: Plan, rr: np.ndarray, nominal: 
     base = np.broadcast_to(base, (nb,))
     if p.rhythm in ("sinus", "paced"):
         # The PAC's own P comes no earlier than the previous ST-T (earlier, the AV node
-        # would block it), so a long PR makes for a later PAC.
-        c[a_idx] = np.clip((0.2 + pr_pac) / base[a_idx], c[a_idx], 0.85)
+        # would block it), so a long PR makes for a later PAC. Below the model's 0.36 s floor
+        # the P may sit on the T (real PACs at fast rates: shortest RR 0.30 s).
+        p_after = 0.2 if min_rr >= AF_MIN_RR else 0.12
+        c[a_idx] = np.clip((p_after + pr_pac) / base[a_idx], c[a_idx], 0.85)
     rr[a_idx] = c[a_idx] * base[a_idx]
     if p.rhythm == "sinus" and pr is not None:
         # The PVC comes before its cycle's sinus P, which then hides in the PVC's ST-T.
         c[v_idx] = np.minimum(c[v_idx], np.maximum(1 - (pr + 0.03) / base[v_idx], 0.45))
     rr[v_idx] = c[v_idx] * base[v_idx]
     # nothing comes within 0.36 s (PAC: refractory AV node) or 0.4 s (PVC: ventricle)
-    rr[a_idx], rr[v_idx] = np.maximum(rr[a_idx], AF_MIN_RR), np.maximum(rr[v_idx], 0.4)
+    rr[a_idx], rr[v_idx] = np.maximum(rr[a_idx], min_rr), np.maximum(rr[v_idx], 0.4)
     c[a_idx], c[v_idx] = rr[a_idx] / base[a_idx], rr[v_idx] / base[v_idx]
+    premature = rr.copy()
     if p.rhythm == "paced":  # the pacemaker senses the early beat and restarts its interval
         rr[a_idx + 1] = mean_rr * u(1.0, 1.08)
         rr[v_idx + 1] = mean_rr * u(1.0, 1.08)
@@ -213,6 +236,10 @@ def _time_premature(rng: np.random.Generator, p: Plan, rr: np.ndarray, nominal: 
         stretch = u(1.0, 1.0 + np.clip(0.9 - c[a_idx], 0.0, 0.15))
         rr[a_idx + 1] = nominal[a_idx + 1] * stretch
         rr[v_idx + 1] = nominal[v_idx + 1] + (1 - c[v_idx]) * nominal[v_idx]
+    # in a run, a premature beat after another keeps its own coupling; the pause follows the run
+    both = np.concatenate([a_idx, v_idx])
+    in_run = both[np.isin(both - 1, both)]
+    rr[in_run] = premature[in_run]
 
 
 def _p_onsets(rng: np.random.Generator, p: Plan, onsets: np.ndarray, kinds: np.ndarray,

@@ -16,6 +16,12 @@ the 120 real records of the shared samples (``scripts/twin_vs_real.py``, measure
 | rate near a class bound | 7 of 73 rate labels disagree with the measured rate, mostly within 5 bpm of the bound | the drawn rate times log-normal sd 4 % |
 | septal q waves of normal records (median beat, NSR-only records: 21 real, 39 twin) | q/R > 0.25 in III 29 %, in aVL 29 %; q in V5/V6 median 0.03-0.05 mV | the model's: 10 % / 54 %, 0.12 mV. The septal force's vertical part uniform(-0.9, 0.5) (upward: q in II, III, aVF) and its size times log-uniform(0.25, 0.7) |
 | T size | T in II -0.06 / 0.16 / 0.39 mV, the twin's 0.19 at the limb gain | T gain 0.85, log-normal sd 0.25 |
+| normal T per lead (median beat, records labelled sinus rhythm only: 21 real, 40 twin v2) | T in I 0.25, II 0.29, V1 -0.13, V2 0.23, V4 0.28, V6 0.22 mV; twin v2 0.10, 0.18, -0.05, 0.09, 0.42, 0.17 | a normal T's gain per lead, :data:`T_LEAD_GAIN` (not a flat or inverted T: those are the TAb / TInv definitions) |
+| P size per lead (``p_<lead>_mv``: peak-to-peak 250-90 ms before the QRS, sinus-only records: 21 real, 40 twin v3 before this row) | I 0.091, II 0.135, V1 0.072, V2 0.062, V4 0.082, V6 0.069 mV; twin 0.083, 0.081, 0.102, 0.177, 0.145, 0.110 (the chest leads' QRS gain, :data:`CHEST_GAIN`, made the P too large there) | the P waves' gain per lead, :data:`P_LEAD_GAIN` |
+| AF's RR irregularity (``rr_cv``, ``min_rr_s``, AF records: 8 real, 139 twin v2) | rr_cv 0.09 / 0.18 / 0.36, shortest RR 0.32 / 0.38 / 0.61 s; twin v2 0.17 / 0.21 / 0.26, 0.36 / 0.41 / 0.57 s | RR CV uniform(0.1, 0.36), refractory floor 0.3 s (the model's: 0.16-0.28, 0.36 s) |
+| PAC coupling (PAC records: 20 real, 129 twin v2) | shortest RR 0.30 / 0.37 / 0.48 s (at 81-132 bpm), twin v2 0.39 / 0.50 / 0.69 s (62-98 bpm) | the same 0.3 s floor; the PAC's P may fall on the T (0.12 s after the QRS onset, the model's: 0.2 s) |
+| premature beats (PAC records: 20 real, 129 twin v2) | share of RR under 85 % of the median 0.06 / 0.15 / 0.43, runs of two or three early beats (JS20013, JS20016); twin v2 0.08 / 0.21 / 0.32, never two in a row | log-uniform 1-8 per 10 s of each kind asked for (the model's: uniform 1-4), at most every second beat (the model's: third); runs allowed in 30 % of records |
+| sinus rate within its class (NSR 32, SB 15, STach 26 real records) | NSR 57 / 71 / 84, SB median 55, STach 103 / 109 / 128 bpm; twin v2 (uniform in the class's range) 65 / 80 / 95, 51, 96 / 124 / 146 | log-normal, median 72 bpm, sd of log 0.25, truncated to the class's range (:data:`SINUS_RATE`) |
 """
 
 from __future__ import annotations
@@ -23,6 +29,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+
+from ecgtricks.synth.ecg.constants import AF_CV, AF_MIN_RR, ECTOPY_PER_10S
 
 
 @dataclass(frozen=True)
@@ -42,11 +50,30 @@ class Variability:
     resp_phase: float = 0.0
     rate_scale: float = 1.0  # the drawn rate times this: rates near a class's bound cross it
     septal: tuple[float, float] | None = None  # normal septal force: (vertical part, size factor)
+    t_lead_gain: tuple[float, ...] | None = None  # a normal T's gain per lead of I, II, V1..V6
+    p_lead_gain: tuple[float, ...] | None = None  # the P waves' gain per lead of I, II, V1..V6
+    af_cv: tuple[float, float] = AF_CV  # range of AF's RR coefficient of variation
+    min_rr_s: float = AF_MIN_RR  # the AV node's floor under AF and PACs (a PAC's P may be on T below it)
+    sinus_rate: tuple[float, float] | None = None  # (median bpm, sd of log): within a class's range
+    ectopy_per_10s: tuple[float, float] = ECTOPY_PER_10S  # premature beats of each kind asked for
+    ectopy_every: int = 3  # at most one beat in this many is premature
+    ectopy_runs: bool = False  # premature beats may follow each other (couplets, runs)
 
 
 # Median gain of V1..V6 against the model's Dower projection, from the real / twin ratio of the
 # median QRS size per lead (module table): the model's V1 is too large, V3-V5 too small.
 CHEST_GAIN = (0.78, 1.3, 1.45, 1.6, 1.35, 1.1)
+# A normal T's gain per lead of I, II, V1..V6: the real / twin-v2 ratio of the median T of
+# sinus-only records (module table); V3 and V5 interpolated, V1/V2 kept under their ratio (2.6)
+# as part of the twin's T there points the other way.
+T_LEAD_GAIN = (2.4, 1.6, 1.8, 1.8, 1.2, 0.7, 1.0, 1.3)
+# The P waves' gain per lead of I, II, V1..V6: the real / twin ratio of the median P size of
+# sinus-only records (module table); V3 and V5 interpolated; V2 above its ratio (0.35), whose
+# twin figure includes the start of a wider QRS.
+P_LEAD_GAIN = (1.1, 1.6, 0.7, 0.45, 0.5, 0.55, 0.6, 0.65)
+AF_CV_REAL, MIN_RR_REAL = (0.1, 0.36), 0.3
+SINUS_RATE = (72.0, 0.25)
+ECTOPY_REAL, ECTOPY_RUNS = (1.0, 8.0), 0.3  # per 10 s (log-uniform); the share of records with runs  # median bpm and sd of the log of the sinus rates of a population
 
 
 def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -62,7 +89,11 @@ def draw_variability(rng: np.random.Generator) -> Variability:
     t_gain = 0.85 * float(np.exp(rng.normal(0.0, 0.25)))
     gains = np.array([1.0, 1.0, *CHEST_GAIN]) * np.exp(rng.normal(0.0, [0.05, 0.05, *[0.2] * 6]))
     swing = rng.normal(0.0, 0.06, size=8)
+    ectopy = _log_uniform(rng, *ECTOPY_REAL)
     return Variability(resp, jitter, 0.3 * resp, hrv, st, t_gain, tuple(float(g) for g in gains),
                        tuple(float(d) for d in swing), float(rng.uniform(3.0, 6.0)),
                        float(rng.uniform(0.0, 2 * np.pi)), float(np.exp(rng.normal(0.0, 0.04))),
-                       (float(rng.uniform(-0.9, 0.5)), _log_uniform(rng, 0.25, 0.7)))
+                       (float(rng.uniform(-0.9, 0.5)), _log_uniform(rng, 0.25, 0.7)),
+                       t_lead_gain=T_LEAD_GAIN, p_lead_gain=P_LEAD_GAIN, af_cv=AF_CV_REAL, min_rr_s=MIN_RR_REAL,
+                       sinus_rate=SINUS_RATE, ectopy_per_10s=(ectopy, ectopy), ectopy_every=2,
+                       ectopy_runs=bool(rng.random() < ECTOPY_RUNS))
