@@ -4,42 +4,19 @@
 
 Measures every real record in ``../shared/data/challenge-samples`` and up to ``--per-source``
 twin records of each source (the first by name), and prints the 10th / 50th / 90th percentiles
-of each measure side by side: all records, then per source. Chapman-Shaoxing and Ningbo share
-the ``JS`` prefix and are one group here.
+of each measure side by side: all records, then per source (``--sources``) and per class
+(``--classes PAC,AF``). Chapman-Shaoxing and Ningbo share the ``JS`` prefix and are one group here.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
-from collections import defaultdict
 from pathlib import Path
 
-from ecgtricks.data.record import infer_source
+from ecgtricks.synth.population import Measured, measure_folder
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-Measured = dict[str, list[tuple[tuple[str, ...], dict[str, float]]]]
-
-
-def measure_folder(root: Path, per_source: int | None, having: str | None = None) -> Measured:
-    """Per source, each record's (labels, measures); with ``having``, only records labelled with
-    that code (up to ``per_source`` of them per source)."""
-    from ecgtricks.data.record import find_records, read_record
-    from ecgtricks.synth.population import LEADS, record_measures
-
-    rows: Measured = defaultdict(list)
-    for path in find_records(root):
-        source = infer_source(path)
-        if per_source is not None and len(rows[source]) >= per_source:
-            continue
-        rec = read_record(path)
-        if having is not None and having not in rec.labels:
-            continue
-        order = [rec.lead_names.index(lead) for lead in LEADS]
-        rows[source].append((rec.labels, record_measures(rec.signal[order], rec.fs)))
-    return rows
 
 
 def agreement(real: Measured, *twins: tuple[str, Measured]) -> list[str]:

@@ -7,9 +7,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from ecgtricks.data.record import find_records, read_record
 from ecgtricks.synth import ecg as m
-from ecgtricks.synth.population import LEADS, label_agreement, percentiles, record_measures
+from ecgtricks.synth.population import label_agreement, measure_folder, percentiles, record_measures
 from ecgtricks.synth.twin import (
     LABEL_MISSING_SIGN,
     LABEL_UNLABELLED_SIGN,
@@ -23,16 +22,7 @@ from ecgtricks.synth.twin import (
 
 
 def _measured(folder: Path, per_source: int | None = None) -> list[tuple[tuple[str, ...], dict[str, float]]]:
-    rows, seen = [], {}
-    for path in find_records(folder):
-        key = path.parent.name
-        if per_source is not None and seen.get(key, 0) >= per_source:
-            continue
-        seen[key] = seen.get(key, 0) + 1
-        rec = read_record(path)
-        order = [rec.lead_names.index(lead) for lead in LEADS]
-        rows.append((rec.labels, record_measures(rec.signal[order], rec.fs)))
-    return rows
+    return [row for rows in measure_folder(folder, per_source).values() for row in rows]
 
 
 def test_measures_recover_what_was_generated() -> None:

@@ -24,7 +24,9 @@ is a plain array operation on the 12 leads resampled to 500 Hz:
 
 from __future__ import annotations
 
+from collections import defaultdict
 from collections.abc import Iterable, Mapping
+from pathlib import Path
 
 import numpy as np
 from scipy import signal as sps
@@ -125,6 +127,29 @@ def record_measures(signal_mv: np.ndarray, fs: float) -> dict[str, float]:
     sizes = np.ptp(beats[:, big, q0:q1], axis=-1)
     out["qrs_cv"] = float(sizes.std() / max(sizes.mean(), 1e-9))
     return out
+
+
+Measured = dict[str, list[tuple[tuple[str, ...], dict[str, float]]]]
+
+
+def measure_folder(root: str | Path, per_source: int | None = None, having: str | None = None
+                   ) -> Measured:
+    """Per source (:func:`ecgtricks.data.record.infer_source`), each record's (labels, measures),
+    records in name order; at most ``per_source`` of a source; with ``having``, only records
+    labelled with that code."""
+    from ecgtricks.data.record import find_records, infer_source, read_record
+
+    rows: Measured = defaultdict(list)
+    for path in find_records(root):
+        source = infer_source(path)
+        if per_source is not None and len(rows[source]) >= per_source:
+            continue
+        rec = read_record(path)
+        if having is not None and having not in rec.labels:
+            continue
+        order = [rec.lead_names.index(lead) for lead in LEADS]
+        rows[source].append((rec.labels, record_measures(rec.signal[order], rec.fs)))
+    return dict(rows)
 
 
 def percentiles(rows: Iterable[Mapping[str, float]], qs: tuple[float, ...] = (10, 50, 90)

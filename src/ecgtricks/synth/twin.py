@@ -448,15 +448,15 @@ def write_twin_record(dest: Path, seed: int, record: TwinRecord, edition: int = 
     rng = record_rng(seed, record)
     source, profile = edition_sources(edition)[record.source], PROFILES[record.source]
     u = rng.uniform
-    white = float(np.exp(u(*np.log(profile.white_mv))))  # spans a decade: log-uniform
+    white = m.log_uniform(rng, *profile.white_mv)  # spans a decade
     wander = u(*profile.wander_mv)
     if rng.random() < WANDER_TAIL_SHARE:  # a drifting electrode
-        wander = float(np.exp(u(*np.log(WANDER_TAIL_MV))))
+        wander = m.log_uniform(rng, *WANDER_TAIL_MV)
     noise = m.NoiseProfile(
         white_mv=white, wander_mv=wander, mains_hz=profile.mains_hz,
         mains_mv=u(*profile.mains_mv) if rng.random() < profile.mains_share else 0.0,
         emg_mv=u(0.01, 0.04) if rng.random() < profile.emg_share else 0.0,
-        motion_mv=float(np.exp(u(np.log(MOTION_MV[0]), np.log(MOTION_MV[1])))),
+        motion_mv=m.log_uniform(rng, *MOTION_MV),
     )
     shown = shown_codes(rng, drawn_signs(record.labels), record.source)
     rate = unlabelled_sinus_rate(rng, record.labels, shown, record.source)

@@ -114,7 +114,13 @@ from ecgtricks.synth.ecg.constants import (
 )
 from ecgtricks.synth.ecg.generate import ECG, generate_ecg
 from ecgtricks.synth.ecg.noise import NoiseProfile
-from ecgtricks.synth.ecg.variability import SINUS_RATE, T_LEAD_GAIN, Variability, draw_variability
+from ecgtricks.synth.ecg.variability import (
+    SINUS_RATE,
+    T_LEAD_GAIN,
+    Variability,
+    draw_variability,
+    log_uniform,
+)
 
 __all__ = [
     "ECG",
@@ -123,6 +129,7 @@ __all__ = [
     "T_LEAD_GAIN",
     "Variability",
     "draw_variability",
+    "log_uniform",
     "generate_ecg",
     "ClassDefinition",
     "CLASS_DEFINITIONS",

@@ -76,24 +76,25 @@ SINUS_RATE = (72.0, 0.25)
 ECTOPY_REAL, ECTOPY_RUNS = (1.0, 8.0), 0.3  # per 10 s (log-uniform); the share of records with runs  # median bpm and sd of the log of the sinus rates of a population
 
 
-def _log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+def log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
+    """A draw whose logarithm is uniform: for sizes that span a decade or more."""
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
 def draw_variability(rng: np.random.Generator) -> Variability:
     """One record's variation, drawn from the spreads measured on real records (module table)."""
-    resp = _log_uniform(rng, 0.005, 0.08)
-    jitter = _log_uniform(rng, 0.003, 0.03)
-    hrv = _log_uniform(rng, 0.005, 0.05)
+    resp = log_uniform(rng, 0.005, 0.08)
+    jitter = log_uniform(rng, 0.003, 0.03)
+    hrv = log_uniform(rng, 0.005, 0.05)
     st = float(rng.normal(0.04, 0.05))
     t_gain = 0.85 * float(np.exp(rng.normal(0.0, 0.25)))
     gains = np.array([1.0, 1.0, *CHEST_GAIN]) * np.exp(rng.normal(0.0, [0.05, 0.05, *[0.2] * 6]))
     swing = rng.normal(0.0, 0.06, size=8)
-    ectopy = _log_uniform(rng, *ECTOPY_REAL)
+    ectopy = log_uniform(rng, *ECTOPY_REAL)
     return Variability(resp, jitter, 0.3 * resp, hrv, st, t_gain, tuple(float(g) for g in gains),
                        tuple(float(d) for d in swing), float(rng.uniform(3.0, 6.0)),
                        float(rng.uniform(0.0, 2 * np.pi)), float(np.exp(rng.normal(0.0, 0.04))),
-                       (float(rng.uniform(-0.9, 0.5)), _log_uniform(rng, 0.25, 0.7)),
+                       (float(rng.uniform(-0.9, 0.5)), log_uniform(rng, 0.25, 0.7)),
                        t_lead_gain=T_LEAD_GAIN, p_lead_gain=P_LEAD_GAIN, af_cv=AF_CV_REAL, min_rr_s=MIN_RR_REAL,
                        sinus_rate=SINUS_RATE, ectopy_per_10s=(ectopy, ectopy), ectopy_every=2,
                        ectopy_runs=bool(rng.random() < ECTOPY_RUNS))
