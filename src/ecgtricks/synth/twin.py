@@ -380,7 +380,7 @@ def drawn_signs(labels: Sequence[str]) -> list[str]:
     return shown
 
 
-# Baseline wander's tail: 4 of the 120 real records wander by more than 1 mV (3 by more than 2;
+# Baseline wander's tail: 5 of the 120 real records wander by more than 1 mV (3 by more than 2;
 # a PTB record by 6.3 mV), beyond any source's usual range (wander_mv, docs/twin-calibration.md).
 WANDER_TAIL_SHARE, WANDER_TAIL_MV = 0.03, (1.0, 6.0)
 
