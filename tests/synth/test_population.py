@@ -188,7 +188,7 @@ def test_sources_that_label_no_sinus_rate_leave_sb_and_stach_unlabelled() -> Non
 
 
 def test_pacs_go_with_sinus_tachycardia() -> None:
-    """17 of the 20 real PAC records are STach (26 of all 120): the twin pairs them more often than
+    """16 of the 20 real PAC records are STach (26 of all 120): the twin pairs them more often than
     chance, and still writes every code's count exactly."""
     records = [r for r in plan(0.2, seed=0, sources=["georgia"])]
     pac = np.array([m.PAC in r.labels for r in records])

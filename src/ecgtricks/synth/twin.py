@@ -149,7 +149,7 @@ AFFINITY: dict[tuple[str, str], float] = {
     (m.RBBB, m.LANFB): 3.0, (m.CRBBB, m.LANFB): 3.0, (m.AF, m.RBBB): 1.5, (m.AF, m.CRBBB): 1.5,
     (m.AF, m.LBBB): 1.5, (m.NSR, m.TAB): 1.5, (m.NSR, m.LAD): 1.3, (m.TAB, m.LQT): 2.0,
     (m.QAB, m.TINV): 2.0, (m.TINV, m.QAB): 2.0, (m.LQRSV, m.QAB): 1.5,
-    # PACs come with a fast sinus rhythm: 17 of the 20 real PAC records of the shared samples are
+    # PACs come with a fast sinus rhythm: 16 of the 20 real PAC records of the shared samples are
     # STach (26 of all 120)
     (m.STACH, m.PAC): 3.0, (m.STACH, m.SVPB): 3.0,
 }
