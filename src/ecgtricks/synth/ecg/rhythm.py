@@ -104,7 +104,8 @@ def place_beats(rng: np.random.Generator, p: Plan, duration: float, rate: float,
     nominal = rr.copy()
     kinds = np.full(nb, "P" if p.rhythm == "paced" else "N", dtype="<U1")
 
-    # Premature beats: 1-4 per 10 s, at least one of each kind asked for, inside the record.
+    # Premature beats: var.ectopy_per_10s (the model's 1-4) per 10 s, at least one of each kind
+    # asked for, inside the record.
     want = [(kind, max(1, int(round(u(*var.ectopy_per_10s) * duration / 10))))
             for kind, on in (("A", p.pac), ("V", p.pvc)) if on]
     pr_pac = (pr if pr is not None else u(*PR_NORMAL)) + u(0.0, 0.04)
