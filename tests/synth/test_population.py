@@ -85,18 +85,17 @@ def test_sinus_rates_follow_a_population_within_their_class() -> None:
     from ecgtricks.synth.ecg.plan import plan_for
     from ecgtricks.synth.ecg.rhythm import draw_rate
 
+    pop = m.Variability(sinus_rate=m.SINUS_RATE)
     for code, (lo, hi), below in ((m.NSR, m.RATE_NSR, 78), (m.SB, m.RATE_SB, None),
                                   (m.STACH, m.RATE_STACH, 116)):
         p = plan_for({code})
-        rates = np.array([draw_rate(np.random.default_rng([21, i]), p, m.SINUS_RATE)[0]
-                          for i in range(2000)])
+        rates = np.array([draw_rate(np.random.default_rng([21, i]), p, pop)[0] for i in range(2000)])
         assert lo <= rates.min() and rates.max() <= hi
         if below is None:  # SB: toward its upper bound
             assert np.median(rates) > 51.5
         else:
             assert np.median(rates) < below
     # a generated record runs at such a rate (the STach of the real samples: 103 / 109 / 128)
-    pop = m.Variability(sinus_rate=m.SINUS_RATE)
     got = [m.generate_ecg(np.random.default_rng([21, i]), [m.STACH], fs=500, duration_s=10,
                           variability=pop).truth["heart_rate_bpm"] for i in range(30)]
     assert m.RATE_STACH[0] - 3 < min(got) and max(got) < m.RATE_STACH[1] + 3

@@ -128,7 +128,7 @@ def _design(rng: np.random.Generator, codes: set[str], duration_s: float,
     tw = draw_t_wave(rng, p, q.axis, q.intrinsic, q.lead12)
     pr, pacing_mode = draw_av(rng, p, codes)
     dp = rng.uniform(0.085, 0.11)  # P wave duration
-    rate, rhythm_extra = draw_rate(rng, p, var.sinus_rate)
+    rate, rhythm_extra = draw_rate(rng, p, var)
     if p.rhythm == "sinus":
         rate *= var.rate_scale
     pr = clear_of_t(p, pr, rate, tw.qtc)

@@ -53,9 +53,9 @@ class Beats:
 
 
 def draw_rate(rng: np.random.Generator, p: Plan,
-              population: tuple[float, float] | None = None) -> tuple[float, dict[str, Any]]:
-    """Mean ventricular rate (bpm) of the rhythm. ``population`` (median bpm, sd of its log): a
-    sinus rate follows that distribution within its class's range, not a uniform one."""
+              var: Variability = _MODEL) -> tuple[float, dict[str, Any]]:
+    """Mean ventricular rate (bpm) of the rhythm. With ``var.sinus_rate`` (median bpm, sd of its
+    log) a sinus rate follows that population within its class's range; the model's is uniform."""
     u = rng.uniform
     extra: dict[str, Any] = {}
     if p.rhythm == "af":
@@ -68,10 +68,10 @@ def draw_rate(rng: np.random.Generator, p: Plan,
         rate = flutter / ratio
         extra.update(flutter_cycle_s=60.0 / flutter, conduction_ratio=ratio,
                      atrial_rate_bpm=flutter)
-    elif population is None:
+    elif var.sinus_rate is None:
         rate = u(*p.rate)
     else:  # the truncated log-normal's quantile of one uniform draw
-        median, sd = population
+        median, sd = var.sinus_rate
         lo, hi = (stats.norm.cdf(np.log(r / median) / sd) for r in p.rate)
         rate = float(median * np.exp(sd * stats.norm.ppf(lo + (hi - lo) * u())))
     return rate, extra
@@ -113,7 +113,7 @@ def place_beats(rng: np.random.Generator, p: Plan, duration: float, rate: float,
         onsets_nominal = start + np.concatenate([[0.0], np.cumsum(rr[1:])])
         _mark_premature(rng, kinds, want, onsets_nominal, mean_rr, duration, var.ectopy_every,
                         var.ectopy_runs)
-        _time_premature(rng, p, rr, nominal, kinds, mean_rr, pr, pr_pac, min_rr)
+        _time_premature(rng, p, rr, nominal, kinds, mean_rr, pr, pr_pac, min_rr, var.pac_p_after_s)
     onsets = start + np.concatenate([[0.0], np.cumsum(rr[1:])])
     keep = onsets < duration + 0.3
     onsets, kinds, resp = onsets[keep], kinds[keep], resp[keep]
@@ -206,7 +206,7 @@ def _mark_premature(rng: np.random.Generator, kinds: np.ndarray, want: list[tupl
 
 def _time_premature(rng: np.random.Generator, p: Plan, rr: np.ndarray, nominal: np.ndarray,
                     kinds: np.ndarray, mean_rr: float, pr: float | None, pr_pac: float,
-                    min_rr: float = AF_MIN_RR) -> None:
+                    min_rr: float = AF_MIN_RR, p_after: float = 0.2) -> None:
     """Coupling intervals of the premature beats and the pauses after them, in place in ``rr``."""
     u = rng.uniform
     nb = rr.size
@@ -215,10 +215,9 @@ def _time_premature(rng: np.random.Generator, p: Plan, rr: np.ndarray, nominal: 
     base = mean_rr if p.rhythm == "af" else nominal
     base = np.broadcast_to(base, (nb,))
     if p.rhythm in ("sinus", "paced"):
-        # The PAC's own P comes no earlier than the previous ST-T (earlier, the AV node
-        # would block it), so a long PR makes for a later PAC. Below the model's 0.36 s floor
-        # the P may sit on the T (real PACs at fast rates: shortest RR 0.30 s).
-        p_after = 0.2 if min_rr >= AF_MIN_RR else 0.12
+        # The PAC's own P comes ``p_after`` after the previous QRS at the earliest (the model's
+        # 0.2 s: after its ST; a real population's P may sit on the T), so a long PR makes for a
+        # later PAC.
         c[a_idx] = np.clip((p_after + pr_pac) / base[a_idx], c[a_idx], 0.85)
     rr[a_idx] = c[a_idx] * base[a_idx]
     if p.rhythm == "sinus" and pr is not None:

@@ -53,7 +53,8 @@ class Variability:
     t_lead_gain: tuple[float, ...] | None = None  # a normal T's gain per lead of I, II, V1..V6
     p_lead_gain: tuple[float, ...] | None = None  # the P waves' gain per lead of I, II, V1..V6
     af_cv: tuple[float, float] = AF_CV  # range of AF's RR coefficient of variation
-    min_rr_s: float = AF_MIN_RR  # the AV node's floor under AF and PACs (a PAC's P may be on T below it)
+    min_rr_s: float = AF_MIN_RR  # the AV node's floor under AF and PACs
+    pac_p_after_s: float = 0.2  # a PAC's P comes this long after the previous beat's QRS at the earliest
     sinus_rate: tuple[float, float] | None = None  # (median bpm, sd of log): within a class's range
     ectopy_per_10s: tuple[float, float] = ECTOPY_PER_10S  # premature beats of each kind asked for
     ectopy_every: int = 3  # at most one beat in this many is premature
@@ -72,8 +73,10 @@ T_LEAD_GAIN = (2.4, 1.6, 1.8, 1.8, 1.2, 0.7, 1.0, 1.3)
 # twin figure includes the start of a wider QRS.
 P_LEAD_GAIN = (1.1, 1.6, 0.7, 0.45, 0.5, 0.55, 0.6, 0.65)
 AF_CV_REAL, MIN_RR_REAL = (0.1, 0.36), 0.3
-SINUS_RATE = (72.0, 0.25)
-ECTOPY_REAL, ECTOPY_RUNS = (1.0, 8.0), 0.3  # per 10 s (log-uniform); the share of records with runs  # median bpm and sd of the log of the sinus rates of a population
+# Real PACs at fast rates come 0.30 s after the last beat: their P sits on its T, not after it.
+PAC_P_AFTER_REAL = 0.12
+SINUS_RATE = (72.0, 0.25)  # median bpm and sd of the log of the sinus rates of a population
+ECTOPY_REAL, ECTOPY_RUNS = (1.0, 8.0), 0.3  # per 10 s (log-uniform); the share of records with runs
 
 
 def log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -96,5 +99,6 @@ def draw_variability(rng: np.random.Generator) -> Variability:
                        float(rng.uniform(0.0, 2 * np.pi)), float(np.exp(rng.normal(0.0, 0.04))),
                        (float(rng.uniform(-0.9, 0.5)), log_uniform(rng, 0.25, 0.7)),
                        t_lead_gain=T_LEAD_GAIN, p_lead_gain=P_LEAD_GAIN, af_cv=AF_CV_REAL, min_rr_s=MIN_RR_REAL,
+                       pac_p_after_s=PAC_P_AFTER_REAL,
                        sinus_rate=SINUS_RATE, ectopy_per_10s=(ectopy, ectopy), ectopy_every=2,
                        ectopy_runs=bool(rng.random() < ECTOPY_RUNS))
