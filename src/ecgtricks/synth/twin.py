@@ -72,8 +72,9 @@ from ecgtricks.synth.writer import write_record
 from ecgtricks.utils.errors import ECGTricksError
 from ecgtricks.utils.files import atomic_write_json
 
-TWIN_VERSION = 3  # 2: noise, gain and variability fitted to real records; label noise.
+TWIN_VERSION = 4  # 2: noise, gain and variability fitted to real records; label noise.
 # 3: rhythm timing, sinus rates, normal T per lead; PAC with STach; unlabelled sinus rates
+# 4: TAb mostly a low normal T, as labelled
 _LABEL_STREAM = 1  # the random stream of the labels (and record subsets), as by version 1
 MANIFEST = "twin.json"
 EDITIONS = (2020, 2021)

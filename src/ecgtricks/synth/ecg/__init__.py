@@ -117,6 +117,7 @@ from ecgtricks.synth.ecg.noise import NoiseProfile
 from ecgtricks.synth.ecg.variability import (
     SINUS_RATE,
     T_LEAD_GAIN,
+    TAB_KINDS_REAL,
     Variability,
     draw_variability,
     log_uniform,
@@ -127,6 +128,7 @@ __all__ = [
     "NoiseProfile",
     "SINUS_RATE",
     "T_LEAD_GAIN",
+    "TAB_KINDS_REAL",
     "Variability",
     "draw_variability",
     "log_uniform",

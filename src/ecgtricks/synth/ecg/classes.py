@@ -194,8 +194,10 @@ CLASS_DEFINITIONS: tuple[ClassDefinition, ...] = (
                     "adds half its extra width, the QTc kept under 425 ms)"),
     ClassDefinition(TAB, "TAb", "T wave abnormal",
                     "T flat (<= 0.07 mV and <= 7 % of R in I, II, V4-V6) or biphasic (+/- or -/+) "
-                    "in every lead; replaces a bundle branch block's secondary T",
-                    "biphasic lobes 0.06-0.3 mV in I, II, V4-V6"),
+                    "in every lead; replaces a bundle branch block's secondary T; as real records "
+                    "label it (the twin: Variability.tab_kinds), mostly low: the normal T made "
+                    "smaller in I, II, V4-V6, V1-V2 kept",
+                    "biphasic lobes 0.06-0.3 mV in I, II, V4-V6; low: 15-45 % of the normal T"),
     ClassDefinition(TINV, "TInv", "T wave inversion",
                     "T vector turned: inferior (II, III, aVF), lateral (I, aVL, V5, V6), anterior "
                     "(V1-V4) or diffuse (I, II, aVF, V2-V6) inversion",

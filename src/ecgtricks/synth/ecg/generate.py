@@ -38,6 +38,7 @@ from ecgtricks.synth.ecg.t_wave import (
     add_secondary_t,
     draw_t_wave,
     qt_interval,
+    t_lead_gains,
 )
 from ecgtricks.synth.ecg.variability import Variability
 
@@ -125,7 +126,7 @@ def _design(rng: np.random.Generator, codes: set[str], duration_s: float,
     p = plan_for(codes)
     q = design_qrs(rng, p, var.septal)
     pvc = design_pvc(rng, p, q) if p.pvc else None
-    tw = draw_t_wave(rng, p, q.axis, q.intrinsic, q.lead12)
+    tw = draw_t_wave(rng, p, q.axis, q.intrinsic, q.lead12, var.tab_kinds)
     pr, pacing_mode = draw_av(rng, p, codes)
     dp = rng.uniform(0.085, 0.11)  # P wave duration
     rate, rhythm_extra = draw_rate(rng, p, var)
@@ -153,8 +154,11 @@ def _render_vcg(rng: np.random.Generator, d: _Design, fs: float, n: int,
     qtc, root, qt_beat = qt_interval(d.plan, d.t.qtc, beats.mean_rr, q.intrinsic.duration)
 
     vcg = np.zeros((3, n))
-    own_t = var.t_lead_gain is not None and not (d.plan.tab or d.plan.tinv)
-    t_vcg = np.zeros((3, n)) if own_t else vcg
+    # a normal T has gains of its own; an abnormal one keeps its definition (TAb's low T is a
+    # normal one, flattened)
+    normal_t = not (d.plan.tab or d.plan.tinv) or d.t.tab_kind == "low"
+    t_gain = t_lead_gains(d.t, var.t_lead_gain if normal_t else None)
+    t_vcg = np.zeros((3, n)) if t_gain is not None else vcg
     p_vcg = np.zeros((3, n)) if var.p_lead_gain is not None else vcg
     shapes = d.shapes
     for kind in ("N", "A", "V", "P"):
@@ -171,7 +175,7 @@ def _render_vcg(rng: np.random.Generator, d: _Design, fs: float, n: int,
         st = make_shape([(q.intrinsic.duration + 0.05, 0.04, var.st_v2_mv * v2 / float(v2 @ v2))],
                         0.0, q.intrinsic.duration + 0.15)
         render(vcg, fs, on[conducted], np.ones(int(conducted.sum())), st)
-    own = [(part, gain) for part, gain in ((t_vcg, var.t_lead_gain), (p_vcg, var.p_lead_gain))
+    own = [(part, gain) for part, gain in ((t_vcg, t_gain), (p_vcg, var.p_lead_gain))
            if part is not vcg]
     return vcg, own, root, qt_beat
 

@@ -28,22 +28,44 @@ class TWave:
 
     vec: np.ndarray  # T vector at its peak (mV)
     tinv_pattern: str | None
-    tab_kind: str | None  # flat | biphasic
+    tab_kind: str | None  # low | flat | biphasic
     qtc: float  # drawn QTc (s), before it gives way to a wide QRS (see qt_interval)
     k_down: float  # falling sigma per QT
     k_up: float  # rising sigma per QT
+    lateral_scale: float = 1.0  # TAb's low T: its size in I, II, V4-V6 against a normal T's
 
 
 def draw_t_wave(rng: np.random.Generator, p: Plan, axis: float, intrinsic: Shape,
-                lead12: np.ndarray) -> TWave:
-    """QTc, T abnormality kind, the T vector and the T wave's asymmetry."""
+                lead12: np.ndarray, tab_kinds: tuple[float, float, float] | None = None) -> TWave:
+    """QTc, T abnormality kind, the T vector and the T wave's asymmetry. ``tab_kinds``: the
+    shares of TAb's low, flat and biphasic T (None: flat or biphasic, evenly)."""
     u = rng.uniform
     qtc = u(*QTC_LQT) if p.lqt else u(*QTC_NORMAL)
-    tab_kind = str(rng.choice(["flat", "biphasic"])) if p.tab and not p.tinv else None
+    tab_kind = None
+    if p.tab and not p.tinv:
+        tab_kind = str(rng.choice(["flat", "biphasic"]) if tab_kinds is None
+                       else rng.choice(["low", "flat", "biphasic"], p=tab_kinds))
     t_vec, tinv_pattern = design_t(rng, p, axis, intrinsic, lead12, tab_kind)
     k_down = u(0.085, 0.1)
     k_up = k_down * u(1.3, 1.6)
-    return TWave(t_vec, tinv_pattern, tab_kind, qtc, k_down, k_up)
+    lateral = u(*TAB_LOW_SCALE) if tab_kind == "low" else 1.0
+    return TWave(t_vec, tinv_pattern, tab_kind, qtc, k_down, k_up, lateral)
+
+
+# TAb's low T as labelled: real TAb records' median T over that of sinus-only records is 0.30
+# in I, 0.37 in II, 0.38 in V4, 0.43 in V6 and 1.0 in V2 (docs/twin-calibration.md).
+TAB_LOW_SCALE = (0.15, 0.45)
+
+
+def t_lead_gains(tw: TWave, gains: tuple[float, ...] | None) -> tuple[float, ...] | None:
+    """The T's own gains per lead of I, II, V1..V6: a normal T's (``gains``) and, for TAb's low
+    T, those times its lateral scale in I, II, V4-V6 (V1, V2 kept, V3 halfway); None: the T
+    goes with the QRS."""
+    if tw.tab_kind != "low":
+        return gains
+    s = tw.lateral_scale
+    profile = np.array([s, s, 1.0, 1.0, 0.5 * (1.0 + s), s, s, s])
+    return tuple(float(g) for g in profile * (1.0 if gains is None else np.asarray(gains)))
 
 
 def qt_interval(p: Plan, qtc: float, mean_rr: float,
@@ -116,7 +138,7 @@ def design_t(rng: np.random.Generator, p: Plan, axis: float, shape: Shape,
     upright in I, II, aVF, V3-V6 where the QRS is R-dominant, at most 0.45 x R where R dominates
     and 0.45 x the QRS height in II (a detector must not take T for R), secondary T inversion
     in V1-V3 for RBBB and BBB, discordant ST-T for LBBB, primary inversion in two contiguous
-    leads for TInv, flat or biphasic T in I, II, V4-V6 for TAb.
+    leads for TInv, a low, flat or biphasic T in I, II, V4-V6 for TAb.
     """
     r, p2p = peak_lead_stats(shape, lead12)
     s, net = p2p - r, lead12 @ shape.area()
@@ -133,6 +155,9 @@ def design_t(rng: np.random.Generator, p: Plan, axis: float, shape: Shape,
         return _inverted_t(rng, cands, normal)
     if tab_kind == "flat":
         return _flat_t(normal, lead12, r), None
+    if tab_kind == "low":  # the normal T, flattened where it is rendered (TWave.lateral_scale)
+        i, _ = cands.best(normal, lower, _NO_HIGH)
+        return cands.vector(normal, i), None
     if tab_kind == "biphasic":  # two opposite lobes, each 0.06 mV or more in I, II, V4-V6
         low = _NO_LOW.copy()
         low[[0, 1, 9, 10, 11]] = 0.06
