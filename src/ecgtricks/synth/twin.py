@@ -72,9 +72,9 @@ from ecgtricks.synth.writer import write_record
 from ecgtricks.utils.errors import ECGTricksError
 from ecgtricks.utils.files import atomic_write_json
 
-TWIN_VERSION = 4  # 2: noise, gain and variability fitted to real records; label noise.
+TWIN_VERSION = 5  # 2: noise, gain and variability fitted to real records; label noise.
 # 3: rhythm timing, sinus rates, normal T per lead; PAC with STach; unlabelled sinus rates
-# 4: TAb mostly a low normal T, as labelled
+# 4: TAb mostly a low normal T, as labelled; 5: a normal T under 0.6 x its lead's QRS
 # Each record's random stream as version 3 drew it: a later version changes what a record
 # shows, not the draws it starts from, so that two versions differ by their changes alone (a
 # new draw of 4,310 records moves a model's real-record figures as much as a change does).

@@ -36,6 +36,7 @@ from ecgtricks.synth.ecg.t_wave import (
     TWave,
     add_conducted_t,
     add_secondary_t,
+    cap_t_gains,
     draw_t_wave,
     qt_interval,
     t_lead_gains,
@@ -99,6 +100,9 @@ def generate_ecg(rng: np.random.Generator, labels: Iterable[str], *, fs: float, 
     return ECG(signal, clean, fs, labels, truth)
 
 
+_INDEPENDENT = [0, 1, 6, 7, 8, 9, 10, 11]  # I, II, V1..V6 among the 12 leads
+
+
 @dataclass
 class _Design:
     """Everything drawn for one record before it is rendered."""
@@ -158,6 +162,9 @@ def _render_vcg(rng: np.random.Generator, d: _Design, fs: float, n: int,
     # normal one, flattened)
     normal_t = not (d.plan.tab or d.plan.tinv) or d.t.tab_kind == "low"
     t_gain = t_lead_gains(d.t, var.t_lead_gain if normal_t else None)
+    if t_gain is not None and var.t_qrs_cap is not None:
+        t_gain = cap_t_gains(t_gain, d.t.vec, q.lead8, q.p2p_dom[_INDEPENDENT], var.t_qrs_cap,
+                             var.t_gain)
     t_vcg = np.zeros((3, n)) if t_gain is not None else vcg
     p_vcg = np.zeros((3, n)) if var.p_lead_gain is not None else vcg
     shapes = d.shapes

@@ -242,6 +242,16 @@ def _inverted_t(rng: np.random.Generator, cands: _Candidates,
     return vec, pattern
 
 
+def cap_t_gains(gains: tuple[float, ...], t_vec: np.ndarray, lead8: np.ndarray,
+                qrs_p2p8: np.ndarray, cap: float, t_size: float = 1.0) -> tuple[float, ...]:
+    """A T's own lead gains (I, II, V1..V6), each lowered where it would make the T taller than
+    ``cap`` times its lead's QRS (peak-to-peak), never raised: ``t_size`` is the T's overall gain."""
+    t_peak = np.abs(lead8 @ t_vec) * t_size
+    with np.errstate(divide="ignore"):
+        limit = cap * qrs_p2p8 / t_peak
+    return tuple(float(g) for g in np.minimum(np.asarray(gains), limit))
+
+
 def _flat_t(normal: np.ndarray, lead12: np.ndarray, r: np.ndarray) -> np.ndarray:
     """T under 0.07 mV and 7 % of R in I, II, V4-V6 (and small elsewhere)."""
     d = unit(normal[0])
