@@ -147,6 +147,49 @@ def test_a_normal_t_stays_under_its_leads_qrs() -> None:
     assert max(ratios[None]) > 0.9 and max(ratios[0.6]) < 0.7, ratios
 
 
+def test_an_open_qrs_loop_gives_avl_and_i_their_real_size() -> None:
+    """Sinus-only real records: QRS in aVL 0.34 / 0.56 / 0.96 mV, in I 0.47 / 0.85 / 1.19; the
+    twin's loop along its axis gave aVL 0.09 / 0.25 / 0.63 (docs/twin-calibration.md). The
+    opening leaves the solved axis where it was and the main leads' size alone; either sense."""
+    quiet = m.NoiseProfile(white_mv=0.0, wander_mv=0.0)
+
+    def measured(loop: float) -> list[dict[str, float]]:
+        return [record_measures(m.generate_ecg(np.random.default_rng([34, i]), [m.NSR], fs=500,
+                                               duration_s=10, noise=quiet,
+                                               variability=m.Variability(qrs_loop=loop)).signal_mv, 500)
+                for i in range(30)]
+
+    line, cw, ccw = measured(0.0), measured(-0.45), measured(0.45)
+    avl = {k: np.median([r["qrs_aVL_mv"] for r in rows]) for k, rows in (("line", line), ("cw", cw), ("ccw", ccw))}
+    assert avl["cw"] > 1.6 * avl["line"] and avl["ccw"] > 1.6 * avl["line"], avl
+    for rows in (cw, ccw):
+        np.testing.assert_allclose([r["axis_deg"] for r in rows], [r["axis_deg"] for r in line], atol=6)
+        ratio_ii = np.array([r["qrs_II_mv"] for r in rows]) / [r["qrs_II_mv"] for r in line]
+        assert 0.85 < np.median(ratio_ii) < 1.2, ratio_ii  # lead II grows only where it was small
+    # the common sense (clockwise) keeps aVL's q small and gives III its q; the other the reverse
+    q = {k: np.median([r[f"q_{lead}_ratio"] for r in rows]) for k, rows, lead in
+         (("aVL cw", cw, "aVL"), ("aVL ccw", ccw, "aVL"), ("III cw", cw, "III"), ("III ccw", ccw, "III"))}
+    assert q["aVL cw"] < q["aVL ccw"] and q["III cw"] > q["III ccw"], q
+    drawn = [m.draw_qrs_loop(np.random.default_rng([35, i])) for i in range(400)]
+    assert 0.65 < np.mean(np.array(drawn) < 0) < 0.85
+    assert m.QRS_LOOP_REAL[0] <= np.min(np.abs(drawn)) and np.max(np.abs(drawn)) <= m.QRS_LOOP_REAL[1]
+
+
+def test_a_wider_normal_axis_is_truncated_not_piled_at_its_bounds() -> None:
+    """Sinus-only real records: axis -1 / 44 / 87 degrees; the model's normal(45, 22), clipped,
+    gives 10 / 41 / 68 on the twin. A wider spread is truncated to the normal range: no pile-up."""
+    from ecgtricks.synth.ecg.plan import plan_for
+    from ecgtricks.synth.ecg.qrs import draw_axis
+
+    plan = plan_for({m.NSR})
+    model = np.array([draw_axis(np.random.default_rng([36, i]), plan) for i in range(2000)])
+    wide = np.array([draw_axis(np.random.default_rng([36, i]), plan, m.AXIS_SD_REAL) for i in range(2000)])
+    assert np.all((wide >= m.AXIS_NORMAL[0]) & (wide <= m.AXIS_NORMAL[1]))
+    assert np.mean(model == m.AXIS_NORMAL[1]) > 0.02 and np.mean(wide == m.AXIS_NORMAL[1]) == 0.0
+    assert np.std(wide) > 1.15 * np.std(model)
+    assert np.percentile(wide, 10) < np.percentile(model, 10) - 10
+
+
 def test_tab_as_labelled_is_mostly_a_low_normal_t() -> None:
     """Real TAb records' T against sinus-only records': 0.30 in I, 0.37 in II, 0.38 in V4, 0.43
     in V6, 1.0 in V2 (docs/twin-calibration.md). The real population's TAb is mostly that low T;

@@ -72,14 +72,16 @@ from ecgtricks.synth.writer import write_record
 from ecgtricks.utils.errors import ECGTricksError
 from ecgtricks.utils.files import atomic_write_json
 
-TWIN_VERSION = 5  # 2: noise, gain and variability fitted to real records; label noise.
+TWIN_VERSION = 6  # 2: noise, gain and variability fitted to real records; label noise.
 # 3: rhythm timing, sinus rates, normal T per lead; PAC with STach; unlabelled sinus rates
 # 4: TAb mostly a low normal T, as labelled; 5: a normal T under 0.6 x its lead's QRS
+# 6: an open frontal QRS loop, a wider normal axis, a narrower normal QRS
 # Each record's random stream as version 3 drew it: a later version changes what a record
 # shows, not the draws it starts from, so that two versions differ by their changes alone (a
 # new draw of 4,310 records moves a model's real-record figures as much as a change does).
 _RECORD_STREAM = 3
 _LABEL_STREAM = 1  # the random stream of the labels (and record subsets), as by version 1
+_SIDE_STREAM = 6  # what later versions draw besides (the QRS loop, version 6)
 MANIFEST = "twin.json"
 EDITIONS = (2020, 2021)
 
@@ -337,11 +339,12 @@ _STREAM_INDEX = {key: i for i, key in enumerate(SOURCES_2021)}
 assert list(_STREAM_INDEX)[: len(SOURCES)] == list(SOURCES)
 
 
-def record_rng(seed: int, record: TwinRecord) -> np.random.Generator:
-    """The generator of one record's signal and demographics: a function of (seed, record) only."""
+def record_rng(seed: int, record: TwinRecord, stream: int = _RECORD_STREAM) -> np.random.Generator:
+    """The generator of one record's signal and demographics (or, with ``stream``, of its side
+    draws): a function of (seed, record) only."""
     source = SOURCES_2021[record.source]
     number = int(record.name[len(source.prefix):])
-    return np.random.default_rng([seed, _RECORD_STREAM, _STREAM_INDEX[record.source], number])
+    return np.random.default_rng([seed, stream, _STREAM_INDEX[record.source], number])
 
 
 @cache
@@ -467,7 +470,7 @@ def write_twin_record(dest: Path, seed: int, record: TwinRecord, edition: int = 
     rate = unlabelled_sinus_rate(rng, record.labels, shown, record.source)
     if rate is not None:
         shown.append(rate)
-    variability = m.draw_variability(rng)
+    variability = m.draw_variability(rng, side=record_rng(seed, record, _SIDE_STREAM))
     if LVH in record.labels:  # tall chest voltages (and a strain T in 40 %)
         gains = np.asarray(variability.lead_gain) * np.r_[1.0, 1.0, np.full(6, u(1.4, 1.9))]
         variability = replace(variability, lead_gain=tuple(float(g) for g in gains))

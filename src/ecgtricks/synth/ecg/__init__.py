@@ -115,10 +115,13 @@ from ecgtricks.synth.ecg.constants import (
 from ecgtricks.synth.ecg.generate import ECG, generate_ecg
 from ecgtricks.synth.ecg.noise import NoiseProfile
 from ecgtricks.synth.ecg.variability import (
+    AXIS_SD_REAL,
+    QRS_LOOP_REAL,
     SINUS_RATE,
     T_LEAD_GAIN,
     TAB_KINDS_REAL,
     Variability,
+    draw_qrs_loop,
     draw_variability,
     log_uniform,
 )
@@ -126,10 +129,13 @@ from ecgtricks.synth.ecg.variability import (
 __all__ = [
     "ECG",
     "NoiseProfile",
+    "AXIS_SD_REAL",
+    "QRS_LOOP_REAL",
     "SINUS_RATE",
     "T_LEAD_GAIN",
     "TAB_KINDS_REAL",
     "Variability",
+    "draw_qrs_loop",
     "draw_variability",
     "log_uniform",
     "generate_ecg",

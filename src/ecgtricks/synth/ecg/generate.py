@@ -128,7 +128,7 @@ def _design(rng: np.random.Generator, codes: set[str], duration_s: float,
             var: Variability) -> _Design:
     """The record's waves and beats, drawn in the generator's fixed order."""
     p = plan_for(codes)
-    q = design_qrs(rng, p, var.septal)
+    q = design_qrs(rng, p, var)
     pvc = design_pvc(rng, p, q) if p.pvc else None
     tw = draw_t_wave(rng, p, q.axis, q.intrinsic, q.lead12, var.tab_kinds)
     pr, pacing_mode = draw_av(rng, p, codes)

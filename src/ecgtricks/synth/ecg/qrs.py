@@ -20,6 +20,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
+from scipy import special
 
 from ecgtricks.synth.ecg.constants import (
     AXIS_LAD,
@@ -50,6 +51,7 @@ from ecgtricks.synth.ecg.dipole import (
     unit,
 )
 from ecgtricks.synth.ecg.plan import Plan
+from ecgtricks.synth.ecg.variability import Variability
 
 Force = tuple[float, float, np.ndarray]  # centre (s), sigma (s), vector
 MainForce = tuple[float, float, float, float]  # centre, sigma, weight, z per |f|
@@ -75,21 +77,37 @@ def solve_main(fixed_area_xy: np.ndarray, weight: float, target_deg: float) -> n
 
 
 def intrinsic_qrs(rng: np.random.Generator, conduction: str, lanfb: bool, qab: str | None,
-                  axis: float, nsivcb: bool, septal: tuple[float, float] | None = None) -> Shape:
+                  axis: float, nsivcb: bool, septal: tuple[float, float] | None = None,
+                  loop: float = 0.0, normal_s: tuple[float, float] = QRS_NORMAL) -> Shape:
     """The QRS of conducted beats (unit main force), by conduction class. ``septal``: the
-    (vertical component, size factor) of a normal septal force instead of the model's."""
+    (vertical component, size factor) of a normal septal force instead of the model's;
+    ``loop``: how far the frontal loop opens (:func:`_loop_opening`); ``normal_s``: the
+    duration range of a narrow QRS."""
     if conduction == "lbbb":
         d, r_off, fixed, main = _lbbb_forces(rng)
     elif conduction == "bbb":
         d, r_off, fixed, main = _bbb_forces(rng, nsivcb)
     else:
-        d, r_off, fixed, main = _conducted_forces(rng, conduction, lanfb, qab, axis, nsivcb, septal)
+        d, r_off, fixed, main = _conducted_forces(rng, conduction, lanfb, qab, axis, nsivcb, septal,
+                                                  normal_s)
     fixed_area = sum(v[:2] * s * SQ2PI for _, s, v in fixed) if fixed else np.zeros(2)
     weight = sum(w * s * SQ2PI for _, s, w, _ in main)
     f = solve_main(np.asarray(fixed_area), weight, axis)
     norm = float(np.hypot(*f))
     parts = fixed + [(c, s, np.array([w * f[0], w * f[1], w * z * norm])) for c, s, w, z in main]
+    if loop and conduction not in ("lbbb", "bbb"):
+        parts += _loop_opening(main[0], f, loop)
     return make_shape(parts, r_off, d)
+
+
+def _loop_opening(main: MainForce, f: np.ndarray, loop: float) -> list[Force]:
+    """A real frontal QRS loop is an ellipse, not a line along its axis: the main force turns
+    as it goes. Two forces across the main one, before and after its centre and opposite in
+    sign, open the loop by ``loop`` (their size against the main force's; the sign is the
+    loop's sense) while their areas cancel, so the axis stays exactly where it was solved."""
+    c, s, w, _ = main
+    across = loop * w * np.array([-f[1], f[0], 0.0])
+    return [(c - 0.8 * s, s, across), (c + 0.8 * s, s, -across)]
 
 
 def _lbbb_forces(rng: np.random.Generator) -> tuple[float, float, list[Force], list[MainForce]]:
@@ -128,11 +146,12 @@ def _bbb_forces(rng: np.random.Generator,
 
 
 def _conducted_forces(rng: np.random.Generator, conduction: str, lanfb: bool, qab: str | None,
-                      axis: float, nsivcb: bool, septal: tuple[float, float] | None = None
+                      axis: float, nsivcb: bool, septal: tuple[float, float] | None = None,
+                      normal_s: tuple[float, float] = QRS_NORMAL
                       ) -> tuple[float, float, list[Force], list[MainForce]]:
     """Duration, R fiducial, fixed and main forces of a QRS with septal activation."""
     u = rng.uniform
-    d = _qrs_duration(rng, conduction, qab, nsivcb)
+    d = _qrs_duration(rng, conduction, qab, nsivcb, normal_s)
     # The left-ventricular part keeps a normal duration in a right bundle branch block;
     # a non-specific delay (NSIVCB) slows all of it uniformly.
     lv = d if conduction == "normal" else min(d, u(0.082, 0.092))
@@ -150,7 +169,7 @@ def _conducted_forces(rng: np.random.Generator, conduction: str, lanfb: bool, qa
 
 
 def _qrs_duration(rng: np.random.Generator, conduction: str, qab: str | None,
-                  nsivcb: bool) -> float:
+                  nsivcb: bool, normal_s: tuple[float, float] = QRS_NORMAL) -> float:
     u = rng.uniform
     if conduction == "rbbb":
         d = u(*QRS_RBBB)
@@ -163,7 +182,7 @@ def _qrs_duration(rng: np.random.Generator, conduction: str, qab: str | None,
     elif qab:
         d = u(*QRS_QAB)
     else:
-        d = u(*QRS_NORMAL)
+        d = u(*normal_s)
     return d
 
 
@@ -230,9 +249,11 @@ def broad_qrs(rng: np.random.Generator, d: float, latency: float, axis: float,
 # Axis and voltage
 
 
-def draw_axis(rng: np.random.Generator, p: Plan) -> float:
+def draw_axis(rng: np.random.Generator, p: Plan, normal_sd: float | None = None) -> float:
     """Frontal QRS axis. With low voltage it stays within 40-60 degrees of lead II (or of its
-    opposite), or lead II's QRS would shrink to the size of its P and T waves."""
+    opposite), or lead II's QRS would shrink to the size of its P and T waves. A normal axis
+    is normal(45, 22) clipped to its range, or with ``normal_sd`` a normal(45, normal_sd)
+    truncated to it (no pile-up at the bounds; the same draw from ``rng``)."""
     if p.lanfb:
         lo, hi = AXIS_LANFB
     elif p.axis_class == "lad":
@@ -249,7 +270,10 @@ def draw_axis(rng: np.random.Generator, p: Plan) -> float:
     if p.axis_class != "normal" or p.lanfb:
         return float(rng.uniform(lo, hi))
     # Normal adults cluster around +45 degrees; the tails of the normal range are rarer.
-    return float(np.clip(rng.normal(45.0, 22.0), lo, hi))
+    if normal_sd is None:
+        return float(np.clip(rng.normal(45.0, 22.0), lo, hi))
+    a, b = special.ndtr((lo - 45.0) / normal_sd), special.ndtr((hi - 45.0) / normal_sd)
+    return float(45.0 + normal_sd * special.ndtri(a + (b - a) * special.ndtr(rng.standard_normal())))
 
 
 def voltage_scale(rng: np.random.Generator, shape: Shape, lead12: np.ndarray, p: Plan,
@@ -299,17 +323,18 @@ class QRSDesign:
         return self.paced if self.paced is not None else self.intrinsic
 
 
-def design_qrs(rng: np.random.Generator, p: Plan,
-               septal: tuple[float, float] | None = None) -> QRSDesign:
-    """The chest geometry, the conducted (and paced) QRS and their voltages (``septal``: see
-    :func:`intrinsic_qrs`)."""
+def design_qrs(rng: np.random.Generator, p: Plan, var: Variability | None = None) -> QRSDesign:
+    """The chest geometry, the conducted (and paced) QRS and their voltages; ``var``: the
+    record's septal force, loop, axis spread and narrow QRS duration (the model's without)."""
     u = rng.uniform
+    var = var or Variability()
     # Geometry of this chest: transition zone rotation and chest-lead gain.
     rotation = u(-12.0, 12.0)
     lead12_unit = expand_leads(lead_matrix(rotation, 1.0))
-    axis = draw_axis(rng, p)
+    axis = draw_axis(rng, p, var.axis_sd)
     qab_territory = str(rng.choice(["inferior", "anterior"])) if p.qab else None
-    intrinsic = intrinsic_qrs(rng, p.conduction, p.lanfb, qab_territory, axis, p.nsivcb, septal)
+    intrinsic = intrinsic_qrs(rng, p.conduction, p.lanfb, qab_territory, axis, p.nsivcb, var.septal,
+                              var.qrs_loop, var.qrs_normal_s or QRS_NORMAL)
     paced_axis = None
     paced = None
     if p.rhythm == "paced":

@@ -24,6 +24,9 @@ the 120 real records of the shared samples (``scripts/twin_vs_real.py``, measure
 | sinus rate within its class (NSR 32, SB 15, STach 26 real records) | NSR 57 / 71 / 84, SB median 55, STach 103 / 109 / 128 bpm; twin v2 (uniform in the class's range) 65 / 80 / 95, 51, 96 / 124 / 146 | log-normal, median 72 bpm, sd of log 0.25, truncated to the class's range (:data:`SINUS_RATE`) |
 | T against the QRS of its lead (``t_<lead>_mv`` / ``qrs_<lead>_mv``, all 120 real records; 299 twin v4) | I 0.21 / 0.48 / 0.69 (p50 / p90 / p97), 5 % above 0.6; II 0.22 / 0.47 / 0.69; twin v4 I 0.33 / 0.67 / 0.86, 14 % above 0.6 (:data:`T_LEAD_GAIN`'s 2.4 in I meets the twin's smaller QRS there) | a T with gains of its own stays under 0.6 x its lead's QRS peak-to-peak (:data:`T_QRS_CAP_REAL`): the gain is lowered where it would not |
 | TAb as labelled (15 real records, 122 twin v3) | T in I 0.07, II 0.11, V2 0.23, V4 0.11, V6 0.09 mV: over sinus-only records' 0.30, 0.37, 1.0, 0.38, 0.43; 13 of 15 upright and low (0.04-0.17 mV) in I and II, none flat (<= 0.07 mV) in every key lead; twin v3 (flat or biphasic) 0.05, 0.08, -0.07, 0.10, 0.08 | low T in 80 % (:data:`TAB_KINDS_REAL`): the normal T, its own lead gains times 0.15-0.45 in I, II, V4-V6 (V1, V2 kept); flat 10 %, biphasic 10 % |
+| frontal QRS loop (sinus-only records: 21 real, 39 twin v5) | QRS in aVL 0.34 / 0.56 / 0.96 mV, in I 0.47 / 0.85 / 1.19; q/R in III 0.025 / 0.073 / 5.3, in aVL 0.004 / 0.057 / 0.32; twin v5 (its one main force along the axis: a loop that is a line) aVL 0.09 / 0.25 / 0.63, I 0.42 / 0.63 / 1.05, q/R in III 0.000 / 0.035 / 0.20 | two forces across the main one, opposite and cancelling in area (the axis stays as solved), log-uniform 0.2-0.7 of it (:data:`QRS_LOOP_REAL`); clockwise as displayed in 75 % (:data:`QRS_LOOP_CLOCKWISE`), which keeps aVL's q small and gives III its q |
+| normal axis (sinus-only records) | -1 / 44 / 87 degrees; twin v5 (normal(45, 22), clipped) 10 / 41 / 68 | normal(45, 38) truncated to the normal range (:data:`AXIS_SD_REAL`) |
+| narrow QRS width (``qrs_ms``, sinus-only records) | 48 / 58 / 72 ms; twin v5 (the model's 82-102 ms of forces) 50 / 68 / 76 | 68-94 ms of forces (:data:`QRS_NORMAL_REAL`) |
 """
 
 from __future__ import annotations
@@ -64,6 +67,9 @@ class Variability:
     # shares of TAb's kinds of T: low, flat, biphasic; None: the model's, flat or biphasic evenly
     tab_kinds: tuple[float, float, float] | None = None
     t_qrs_cap: float | None = None  # a T with gains of its own: at most this x its lead's QRS
+    axis_sd: float | None = None  # spread of a normal frontal axis (degrees); None: the model's
+    qrs_normal_s: tuple[float, float] | None = None  # a narrow QRS's duration range; None: the model's
+    qrs_loop: float = 0.0  # how far the frontal QRS loop opens (signed: its sense); 0: a line
 
 
 # Median gain of V1..V6 against the model's Dower projection, from the real / twin ratio of the
@@ -88,6 +94,12 @@ TAB_KINDS_REAL = (0.8, 0.1, 0.1)
 # T over the QRS (peak-to-peak) of the same lead, 120 real records: I 0.21 / 0.48 / 0.69, II 0.22 /
 # 0.47 / 0.69 (p50 / p90 / p97); the T's lead gains alone took the twin's I to 0.33 / 0.67 / 0.86 (v4).
 T_QRS_CAP_REAL = 0.6
+# Sinus-only records (module table): the normal axis spreads as normal(45, 38), truncated; a narrow
+# QRS measures 10 ms less than the model's forces gave; the frontal loop opens (aVL, I, q in III).
+AXIS_SD_REAL = 38.0
+QRS_NORMAL_REAL = (0.068, 0.094)
+QRS_LOOP_REAL = (0.2, 0.7)
+QRS_LOOP_CLOCKWISE = 0.75
 
 
 def log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
@@ -95,8 +107,10 @@ def log_uniform(rng: np.random.Generator, lo: float, hi: float) -> float:
     return float(np.exp(rng.uniform(np.log(lo), np.log(hi))))
 
 
-def draw_variability(rng: np.random.Generator) -> Variability:
-    """One record's variation, drawn from the spreads measured on real records (module table)."""
+def draw_variability(rng: np.random.Generator, side: np.random.Generator | None = None) -> Variability:
+    """One record's variation, drawn from the spreads measured on real records (module table).
+    ``side``: the generator of what version 6 added (the loop), so that a twin record's own
+    stream stays as it was; without it, drawn from ``rng`` after the rest."""
     resp = log_uniform(rng, 0.005, 0.08)
     jitter = log_uniform(rng, 0.003, 0.03)
     hrv = log_uniform(rng, 0.005, 0.05)
@@ -113,4 +127,12 @@ def draw_variability(rng: np.random.Generator) -> Variability:
                        pac_p_after_s=PAC_P_AFTER_REAL,
                        sinus_rate=SINUS_RATE, ectopy_per_10s=(ectopy, ectopy), ectopy_every=2,
                        ectopy_runs=bool(rng.random() < ECTOPY_RUNS), tab_kinds=TAB_KINDS_REAL,
-                       t_qrs_cap=T_QRS_CAP_REAL)
+                       t_qrs_cap=T_QRS_CAP_REAL, axis_sd=AXIS_SD_REAL, qrs_normal_s=QRS_NORMAL_REAL,
+                       qrs_loop=draw_qrs_loop(side or rng))
+
+
+def draw_qrs_loop(rng: np.random.Generator) -> float:
+    """The frontal QRS loop's opening (:data:`QRS_LOOP_REAL`); negative: clockwise as displayed
+    (leftward first, then inferior), the common sense (:data:`QRS_LOOP_CLOCKWISE`)."""
+    size = log_uniform(rng, *QRS_LOOP_REAL)
+    return -size if rng.random() < QRS_LOOP_CLOCKWISE else size
