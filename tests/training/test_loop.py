@@ -193,14 +193,76 @@ def test_on_device_training_gives_the_default_runs_results(compose: Callable, tm
     assert on_device["config_hash"] == default["config_hash"]
 
 
+U32 = float(np.finfo(np.float32).eps) / 2  # float32's unit roundoff, 2**-24
+
+
+def _rounding_bound(net: torch.nn.Module, batch: int, length: int) -> float:
+    """A first-order, norm-wise bound on the relative difference between two float32
+    evaluations of ``net`` that sum in different orders (Higham, *Accuracy and Stability of
+    Numerical Algorithms*, 3.1: a sum of K terms is off by at most K*u relative): each evaluation
+    is within u * (the sum of every reduction's length) of the exact result, so the two are
+    within twice that. Reductions: each conv or linear output sums fan-in = in/groups * kernel
+    products; each batch norm sums batch * length values for its mean and variance. Normalised
+    layers keep the amplification of earlier errors near one, which the bound assumes."""
+    terms = 0
+    for m in net.modules():
+        if isinstance(m, torch.nn.Conv1d | torch.nn.Linear):
+            terms += m.weight[0].numel()
+        elif isinstance(m, torch.nn.BatchNorm1d):
+            terms += batch * length
+    return 2 * U32 * terms
+
+
+def _relative(a: torch.Tensor, b: torch.Tensor) -> float:
+    return float(torch.linalg.vector_norm((a - b).double()) / torch.linalg.vector_norm(b.double()))
+
+
 @pytest.mark.slow
-def test_compiled_training_matches_eager_within_rounding(compose: Callable, tmp_path: Path) -> None:
+def test_one_compiled_step_equals_eager_within_float32_rounding(compose: Callable) -> None:
+    """One forward and backward pass from the same weights and batch, where rounding cannot
+    compound: logits, loss and every gradient within the float32 bound of the network's
+    reductions (forward for logits and loss; forward and backward -- the transposed
+    reductions, as long again -- for gradients). A wrong fusion is off by O(1), not O(u*K)."""
+    from ecgtricks.training.fit import build_module
+
+    cfg = compose("debug=smoke")
+    torch.manual_seed(0)
+    eager = build_module(cfg, [1] * 24)
+    compiled = build_module(compose("debug=smoke", "trainer.compile=true"), [1] * 24)
+    compiled.load_state_dict(eager.state_dict())
+    (x, y, lengths), = _batches(1, batch=4, width=1000)
+    out = {}
+    for name, module in (("eager", eager), ("compiled", compiled)):
+        module.train()
+        module.zero_grad()
+        features = (module._compiled_features or module.train_features)(x, lengths)
+        logits = module.net.head(module.net.dropout(features))
+        loss = module.criterion(logits, y)
+        loss.backward()
+        out[name] = (logits.detach(), loss.detach(), [p.grad.clone() for p in module.parameters()])
+    bound = _rounding_bound(eager.net, 4, 1000)
+    (logits_e, loss_e, grads_e), (logits_c, loss_c, grads_c) = out["eager"], out["compiled"]
+    diffs = {"logits": _relative(logits_c, logits_e), "loss": _relative(loss_c, loss_e),
+             "gradients": _relative(torch.cat([g.flatten() for g in grads_c]), torch.cat([g.flatten() for g in grads_e]))}
+    print(f"\ncompiled vs eager, relative norm-wise difference on {torch.backends.cpu.get_cpu_capability()}: "
+          + ", ".join(f"{k} {v:.2e}" for k, v in diffs.items()) + f"; bounds {bound:.2e} (forward), {2 * bound:.2e} (gradients)")
+    assert diffs["logits"] <= bound and diffs["loss"] <= bound
+    assert diffs["gradients"] <= 2 * bound
+    assert bound < 0.05  # still a test: a wrong result would pass a bound of order one
+
+
+@pytest.mark.slow
+def test_two_compiled_epochs_end_near_the_eager_ones(compose: Callable, tmp_path: Path) -> None:
     """torch.compile fuses operations (other rounding), so results are close, not identical: a
-    result setting, part of the run's name and config digest. The smoke network has no dropout
-    and no mixup, so the only difference is rounding over two epochs of steps."""
+    result setting, part of the run's name and config digest. Over epochs the rounding
+    compounds by an amount that depends on the CPU's kernels, so the check is a ratio: the gap
+    between compiled and eager probabilities is small beside what the eager run's second epoch
+    moved them (the smoke network has no dropout and no mixup: rounding is the only difference)."""
     eager, p_eager = _smoke(compose, tmp_path / "eager")
+    _, p_first = _smoke(compose, tmp_path / "first", "trainer.max_epochs=1")
     compiled, p_compiled = _smoke(compose, tmp_path / "compiled", "trainer.compile=true")
-    np.testing.assert_allclose(p_compiled, p_eager, atol=1e-4)  # 2.6e-6 measured on the CPU
-    assert compiled["metrics"]["auroc"] == pytest.approx(eager["metrics"]["auroc"], abs=0.01)
+    gap, moved = np.linalg.norm(p_compiled - p_eager), np.linalg.norm(p_eager - p_first)
+    print(f"\ntwo epochs: |compiled - eager| = {gap:.2e}, |eager epoch 2 - epoch 1| = {moved:.2e} (ratio {gap / moved:.2e})")
+    assert gap < 0.1 * moved
     assert compiled["config_hash"] != eager["config_hash"]
     assert json.dumps(compiled["overrides"]) == '["trainer.compile=true"]'
