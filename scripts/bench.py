@@ -246,6 +246,65 @@ def bench_training(device: str, quick: bool) -> None:
                    "records/s", ">= 5000")
 
 
+BACKBONE_STEP = """
+import statistics, time, warnings
+import torch
+warnings.filterwarnings("ignore")
+torch.set_num_threads({threads})
+torch.manual_seed(0)
+from ecgtricks.models import build_model
+from omegaconf import OmegaConf
+from ecgtricks.utils.paths import config_dir
+net = build_model(OmegaConf.load(config_dir() / "model" / "{name}.yaml"), 12, 24).to("{device}").train()
+opt = torch.optim.Adam(net.parameters(), lr=1e-3)
+x = torch.randn({batch}, 12, {samples}, device="{device}")
+y = (torch.rand({batch}, 24, device="{device}") < 0.1).float()
+times = []
+for i in range({steps} + 2):  # two warm-up steps
+    if "{device}" == "cuda":
+        torch.cuda.synchronize()
+    started = time.perf_counter()
+    with torch.autocast("{device}", dtype=torch.bfloat16, enabled="{device}" == "cuda"):
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(net(x).float(), y)
+    opt.zero_grad(set_to_none=True)
+    loss.backward()
+    opt.step()
+    if "{device}" == "cuda":
+        torch.cuda.synchronize()
+    if i >= 2:
+        times.append(time.perf_counter() - started)
+print("STEP", statistics.median(times), sum(p.numel() for p in net.parameters()),
+      torch.cuda.max_memory_allocated() / 2**20 if "{device}" == "cuda" else 0)
+"""
+
+
+def bench_backbones(device: str, quick: bool, names: list[str] | None = None, samples: int = 5000,
+                    batch: int | None = None) -> dict[str, float]:
+    """Each backbone's training step at its default size (configs/model/NAME.yaml; 12 leads, 24
+    classes, batch 32 x 10 s at 500 Hz on the CPU with 2 threads, 128 in bf16 on a GPU), each in
+    a fresh process so that its peak memory is its own."""
+    from ecgtricks.models import available_models
+
+    threads = 2 if device == "cpu" else 16
+    batch = batch or (32 if device == "cpu" else 128)
+    rates = {}
+    for name in names or available_models():
+        code = BACKBONE_STEP.format(name=name, device=device, batch=batch, threads=threads, steps=1 if quick else 5,
+                                    samples=samples)
+        # peak RSS from VmHWM of the process itself (see peak_rss_of)
+        code += "print('HWM', next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])\n"
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        lines = {line.split()[0]: line.split()[1:] for line in out.stdout.splitlines() if line[:4] in ("STEP", "HWM ")}
+        seconds, params, gpu_mib = (float(v) for v in lines["STEP"])
+        peak = float(lines["HWM"][0]) / 1024
+        where = f"CPU, {threads} threads, batch {batch}" if device == "cpu" else f"{device}, bf16, batch {batch}"
+        report(f"backbone {name} train step ({where} x {samples} samples)", batch / seconds, "records/s",
+               note=f"{seconds:.2f} s/step, {params / 1e6:.2f} M params, peak RSS {peak:.0f} MiB"
+               + (f", peak GPU {gpu_mib:.0f} MiB" if device != "cpu" else ""))
+        rates[name] = batch / seconds
+    return rates
+
+
 # ---------------------------------------------------------------------------- training loop
 
 
@@ -468,11 +527,12 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (for tests)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda for the training-step figures")
     parser.add_argument("--only", nargs="*",
-                        default=["data", "training", "loop", "metrics", "memory", "scaling", "fullscale"])
+                        default=["data", "training", "backbones", "loop", "metrics", "memory", "scaling", "fullscale"])
     parser.add_argument("--twin-scale", type=float, default=0.05, help="fullscale: the twin's scale (1 = 43,101 records)")
     parser.add_argument("--twin-dir", type=Path, default=None, help="fullscale: an existing twin to use")
     parser.add_argument("--train-batches", type=int, default=10, help="fullscale: training batches timed")
     parser.add_argument("--edition", type=int, default=2020, choices=(2020, 2021), help="fullscale: the twin's edition")
+    parser.add_argument("--models", nargs="*", default=None, help="backbones: which (default: all registered)")
     parser.add_argument("--out", default="bench-results.json")
     args = parser.parse_args()
 
@@ -495,6 +555,8 @@ def main() -> None:
                 generate_dataset(tmp / "synthetic", n_records=args.records, seed=0)
         if "training" in args.only:
             bench_training(args.device, args.quick)
+        if "backbones" in args.only:
+            bench_backbones(args.device, args.quick, args.models)
         if "loop" in args.only:
             bench_loop(tmp, args.device, args.quick)
         if "metrics" in args.only:

@@ -17,7 +17,9 @@ Prints, one line each as it is measured (so a run cut short keeps what it measur
    out, the GPU synchronised);
 3. after each, the projected GPU-hours of 10 folds x 100 epochs at 43,101 and 88,253 records
    from its rates (90 % of a set trains, 10 % validates each epoch at the measured validation
-   rate), and all of them together at the end.
+   rate), and all of them together at the end;
+4. each backbone's training step (``scripts/bench.py --only backbones``: published size, bf16,
+   batch 128 x 10 s, records/s and peak GPU memory), a fresh process each.
 
 No download: the records are random numbers written in the cache's own format. ``--device cpu
 --quick`` runs every part with a tiny network and tiny records (the test of this script).
@@ -225,7 +227,20 @@ def main() -> None:
         results["projected_gpu_hours"][label] = hours
         say(f"  -> {FOLDS} folds x {EPOCHS} epochs: " + ", ".join(f"{s}: {h:,.1f} GPU-hours" for s, h in hours.items()))
 
-    # 3. the projections together
+    # 3. each backbone's training step at its published size, bf16, batch 128 x 10 s (--quick:
+    # the first backbone, a tiny batch); a fresh process each (scripts/bench.py)
+    import bench
+
+    from ecgtricks.models import available_models
+
+    names = available_models()[:1] if args.quick else available_models()
+    if left() < 30 * len(names):
+        say(f"backbones: skipped ({left():.0f} s of the budget left)")
+    else:
+        results["backbones_records_per_s"] = bench.bench_backbones(
+            args.device, args.quick, names, samples=1000 if args.quick else 5000, batch=2 if args.quick else None)
+
+    # 4. the projections together
     say(f"projected GPU-hours, {FOLDS} folds x {EPOCHS} epochs (90 % trains, 10 % validates per epoch):")
     for label, hours in results["projected_gpu_hours"].items():
         say(f"  {label:<50} " + "   ".join(f"{s}: {h:,.1f} h" for s, h in hours.items()))

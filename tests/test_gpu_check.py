@@ -31,5 +31,7 @@ def test_gpu_check_runs_every_part_on_the_cpu(tmp_path: Path) -> None:
         hours = results["projected_gpu_hours"][label]
         assert hours["2021 (88,253 records)"] > hours["2020 (43,101 records)"] > 0
     assert len(results["fit"][labels[3]]["each"]) == 4
+    (backbone, rate), = results["backbones_records_per_s"].items()  # --quick: the first backbone
+    assert backbone == "conv_transformer" and rate > 0
     for line in ("bare step", "Lightning loop", "projected GPU-hours"):
         assert line in proc.stdout

@@ -41,7 +41,7 @@ def test_every_config_file_composes_completely(compose, group: str, option: str)
         ("data.on_error=ignore", "expected one of [skip, raise]"),
         ("postprocess.candidates=all", "expected one of [grid, distinct]"),
         ("batch_size=many", "could not be converted to Integer"),
-        ("model.kernal_size=5", "Key 'kernal_size' not in 'ModelConfig'"),
+        ("model.kernal_size=5", "Could not override 'model.kernal_size'"),
     ],
 )
 def test_bad_values_fail_at_composition(compose, override: str, message: str) -> None:
@@ -66,6 +66,10 @@ def test_choices_are_plain_strings_outside_omegaconf(compose) -> None:
         (["trainer.max_epochs=0"], "trainer.max_epochs=0 must be >= 1"),
         (["input.chunk_stride=0"], "must be in 1..input.chunk_length"),
         (["model.dropout=1.0"], "model.dropout=1.0 must be in [0, 1)"),
+        # each network's options are its own schema, read from its signature
+        (["+model.kernal_size=5"], "model.kernal_size is not an option of model=resnet1d; its options: ['base_width'"),
+        (["model.base_width=abc"], "model.base_width: Value 'abc' of type 'str' could not be converted to Integer"),
+        (["model.layers=3"], "model.layers: "),
         (["model.radix=2"], "radix does not apply to block='basic'"),
         (["+trick=bottleneck", "model.block=basic"], "expansion does not apply to block='basic'"),
         (["preprocess.scale={type: scale, method: zscore}"], "scaling method must be"),

@@ -87,11 +87,15 @@ class ResNet1d(nn.Module):
                 nn.init.ones_(m.weight)
                 nn.init.zeros_(m.bias)
 
-    def features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Pooled features (batch x num_features).
+    def feature_map(
+        self, x: torch.Tensor, lengths: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """The final feature map (batch x num_features x time / total_stride) before pooling,
+        and its mask (batch x 1 x time, bool; None when nothing is padded).
 
         With ``lengths`` (a zero-padded batch), padding is masked at every layer, so each
-        record's features equal those of the record alone.
+        record's valid positions equal those of the record alone; padded positions are not
+        zeroed (poolings and attention on top must mask them out).
         """
         mask = None
         if lengths is not None and bool((lengths < x.shape[-1]).any()):
@@ -100,7 +104,12 @@ class ResNet1d(nn.Module):
         for block in self.blocks():
             h = block(h, mask)
             mask = None if mask is None else downsample_mask(mask, block.stride)
-        h = torch.relu(self.final_norm(h))
+        return torch.relu(self.final_norm(h)), mask
+
+    def features(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
+        """Pooled features (batch x num_features): the masked global max of ``feature_map``,
+        so each record's features equal those of the record alone."""
+        h, mask = self.feature_map(x, lengths)
         if mask is not None:
             h = h.masked_fill(~mask, float("-inf"))
         return h.amax(dim=-1)
@@ -189,7 +198,5 @@ class ResNet1d(nn.Module):
         return total / count
 
 
-@register_model
-def resnet1d(**kwargs) -> ResNet1d:
-    """The configurable family; ``model=resnet1d`` with the baseline's defaults."""
-    return ResNet1d(**kwargs)
+# The configurable family; ``model=resnet1d`` with the baseline's defaults.
+resnet1d = register_model(ResNet1d, name="resnet1d")

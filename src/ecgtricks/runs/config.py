@@ -105,27 +105,6 @@ class PreprocessConfig:
 
 
 @dataclass
-class ModelConfig:
-    """Options of the registry network ``name`` (``resnet1d``); ``radix`` only for resnest blocks,
-    ``expansion`` only for bottleneck blocks."""
-
-    name: str = MISSING
-    layers: list[int] = MISSING
-    base_width: int = MISSING
-    width: float = MISSING
-    channel_multipliers: list[int] = MISSING
-    kernel_size: int = MISSING
-    stride: int = MISSING
-    block: str = MISSING
-    shortcut: str = MISSING
-    dropout: float = MISSING
-    se_reduction: int | None = MISSING
-    groups: int = MISSING
-    radix: int | None = MISSING
-    expansion: int | None = MISSING
-
-
-@dataclass
 class InputConfig:
     mode: InputMode = MISSING
     window_s: float = MISSING
@@ -190,7 +169,8 @@ class TrainConfig:
     data: DataConfig = field(default_factory=DataConfig)
     split: SplitConfig = field(default_factory=SplitConfig)
     preprocess: PreprocessConfig = field(default_factory=PreprocessConfig)
-    model: ModelConfig = field(default_factory=ModelConfig)
+    # Each network's options are its own schema (ecgtricks.models.registry.check_options).
+    model: dict[str, Any] = field(default_factory=dict)
     input: InputConfig = field(default_factory=InputConfig)
     loss: LossConfig = field(default_factory=LossConfig)
     augment: AugmentConfig = field(default_factory=AugmentConfig)
@@ -277,7 +257,12 @@ def check(cfg: DictConfig) -> None:
         raise ConfigError(
             f"input.chunk_stride={cfg.input.chunk_stride} must be in 1..input.chunk_length={cfg.input.chunk_length}"
         )
-    if not 0 <= cfg.model.dropout < 1:
+    from ecgtricks.models.registry import check_options
+    from ecgtricks.runs.recipes import check_applicable
+
+    check_applicable(cfg)  # before the options: a trick that cannot apply says so, not its key
+    check_options(cfg.model)
+    if not 0 <= cfg.model.get("dropout", 0) < 1:
         raise ConfigError(f"model.dropout={cfg.model.dropout} must be in [0, 1)")
     import torch
 

@@ -93,7 +93,7 @@ def load_model_dir(directory: str | Path, device: str = "cpu") -> FoldModel:
     model_cfg = dict(config["model"])
     # Model directories written before the schema carry radix and expansion for every block.
     for key, block in (("radix", "resnest"), ("expansion", "bottleneck")):
-        if model_cfg.get("block") != block:
+        if key in model_cfg and model_cfg.get("block") != block:
             model_cfg[key] = None
     classes = tuple(meta["classes"])
     leads = tuple(config["data"]["leads"])

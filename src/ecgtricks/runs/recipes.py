@@ -7,6 +7,7 @@ the remaining tricks as the ``trick`` selection.
 
 from __future__ import annotations
 
+import functools
 import re
 from typing import Any
 
@@ -18,6 +19,40 @@ from ecgtricks.utils.paths import config_dir
 
 def available_tricks() -> list[str]:
     return sorted(p.stem for p in (config_dir() / "trick").glob("*.yaml"))
+
+
+@functools.cache
+def trick_model_keys(trick: str) -> frozenset[str]:
+    """The ``model.*`` options trick ``trick`` sets (empty: it acts on data, loss, training or
+    post-processing, so it applies to every network)."""
+    from omegaconf import OmegaConf
+
+    section = OmegaConf.load(config_dir() / "trick" / f"{trick}.yaml").get("model") or {}
+    return frozenset(section)
+
+
+def applies_to(trick: str) -> list[str]:
+    """The networks whose options include everything trick ``trick`` sets."""
+    from ecgtricks.models import available_models, model_options
+
+    keys = trick_model_keys(trick)
+    return [m for m in available_models() if keys <= set(model_options(m))]
+
+
+def check_applicable(cfg: DictConfig) -> None:
+    """Every trick in effect acts on a part the chosen network has; else one line naming the
+    trick, the network and the networks it applies to."""
+    from ecgtricks.models import model_options
+
+    name = cfg.model.get("name")
+    options = set(model_options(name))
+    for trick in cfg.tricks:
+        missing = sorted(trick_model_keys(trick) - options)
+        if missing:
+            raise ConfigError(
+                f"trick {trick} does not apply to model={name} (it sets model.{missing[0]}, which {name} "
+                f"does not have); {trick} applies to: {', '.join(applies_to(trick))}"
+            )
 
 
 def names(value: Any) -> list[str]:
