@@ -19,7 +19,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from ecgtricks.reporting.stats import DEFAULT_ROPE
-from ecgtricks.reporting.write import FILES, log_to_wandb, write_report
+from ecgtricks.reporting.write import FILES, TRANSFER_FILES, log_to_wandb, write_report
 from ecgtricks.utils.console import setup_logging, user_errors
 from ecgtricks.utils.errors import ECGTricksError
 
@@ -43,7 +43,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     rows, groups = write_report(args.sweep_dir, out_dir, rope=args.rope)
     print((out_dir / "ablation.md").read_text())
     print(f"-> {(out_dir / 'report.html').resolve()} (open in a browser); "
-          f"also {', '.join(f for f in FILES if f != 'report.html')} in {out_dir}")
+          f"also {', '.join(f for f in (*FILES, *TRANSFER_FILES) if f != 'report.html' and (out_dir / f).is_file())}"
+          f" in {out_dir}")
     if args.wandb:
         log_to_wandb(rows, groups, out_dir, args.sweep_dir)
     return 0

@@ -79,3 +79,48 @@ def plot_per_class_f1(per_class: PerClass) -> bytes:
     data = _png(fig)
     plt.close(fig)
     return data
+
+
+def plot_transfer(transfer: Any) -> bytes:
+    """Tricks x backbones heat map of Δ vs the same backbone's baseline: a diverging colormap
+    centred at 0 with symmetric limits (so colour means direction and size alike), each cell
+    annotated with Δ, its verdict mark and CI; cells without a comparison grey, saying why."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from ecgtricks.reporting.transfer import MARKS
+
+    delta = transfer.matrix("delta")
+    n_rows, n_cols = delta.shape
+    finite = np.abs(delta[np.isfinite(delta)])
+    limit = max(float(finite.max()) if finite.size else 0.0, 2.0 * transfer.rope, 1e-3)
+    fig, ax = plt.subplots(figsize=(1.45 * n_cols + 3.4, 0.78 * n_rows + 1.9))
+    cmap = plt.get_cmap("RdBu").with_extremes(bad="0.88")
+    image = ax.imshow(np.ma.masked_invalid(delta), cmap=cmap, vmin=-limit, vmax=limit, aspect="auto")
+    low, high = transfer.matrix("delta_ci_low"), transfer.matrix("delta_ci_high")
+    for i, j in np.ndindex(delta.shape):
+        cell = transfer.cell(transfer.tricks[i], transfer.columns[j])
+        if not np.isfinite(delta[i, j]):
+            ax.text(j, i, cell.status, ha="center", va="center", fontsize=8, color="0.35", style="italic")
+            continue
+        color = "white" if abs(delta[i, j]) > 0.6 * limit else "black"
+        ax.text(j, i - 0.2, f"{MARKS.get(cell.verdict, '')} {delta[i, j]:+.3f}", ha="center", va="center",
+                fontsize=9.5, fontweight="bold", color=color)
+        ax.text(j, i + 0.1, cell.verdict, ha="center", va="center", fontsize=7, color=color)
+        ax.text(j, i + 0.33, f"[{low[i, j]:+.3f}, {high[i, j]:+.3f}]", ha="center", va="center",
+                fontsize=6.5, color=color)
+    ax.set_xticks(range(n_cols), [c.label("\n") for c in transfer.columns], fontsize=8.5)
+    ax.xaxis.tick_top()
+    ax.set_yticks(range(n_rows), [transfer.trick_label(t) for t in transfer.tricks], fontsize=8.5)
+    ax.set_xticks(np.arange(n_cols + 1) - 0.5, minor=True)
+    ax.set_yticks(np.arange(n_rows + 1) - 0.5, minor=True)
+    ax.grid(which="minor", color="white", linewidth=2)
+    ax.tick_params(which="minor", length=0)
+    ax.set_xlabel(f"▲ better   ▼ worse   ≈ equivalent (±ROPE {transfer.rope:.3f})   ? undecided   "
+                  "[95 % CI, corrected]", fontsize=8)
+    fig.colorbar(image, ax=ax, label="Δ challenge score vs the same backbone's baseline", shrink=0.9)
+    data = _png(fig)
+    plt.close(fig)
+    return data

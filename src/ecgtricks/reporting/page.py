@@ -20,10 +20,11 @@ from ecgtricks.reporting.render import (
     runs_label,
     short_variant,
 )
+from ecgtricks.reporting.transfer import MARKS, TRANSFER_TEXT, Transfer, power_sentence
 
 _CSS = """
 body { font: 14px/1.45 system-ui, sans-serif; margin: 2em; color: #222; }
-h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; }
+h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; } h3 { font-size: 1em; margin: 1.2em 0 0; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 13px; }
 th { max-width: 9em; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
@@ -58,9 +59,37 @@ def _table(header: Sequence[str], body: Sequence[Sequence[tuple[str, str]]]) -> 
     return f"<table><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
+def _transfer_section(transfer: Transfer, png: bytes, short: Any) -> list[str]:
+    """The heat map, then per trick its verdict on each backbone, then what the sweep could not see."""
+    parts = ["<h2>Does a trick transfer?</h2>", f'<p class="note">{_markup(TRANSFER_TEXT)}</p>',
+             _image(png, "tricks x backbones heat map of Δ vs the same backbone's baseline")]
+    for trick in transfer.tricks:
+        body = []
+        for column in transfer.columns:
+            cell = transfer.cell(trick, column)
+            if cell.status != "compared":
+                body.append([("name", column.label()), ("", "–"), ("", "–"), ("", "–"), ("", "–"), ("", "–"),
+                             ("undecided", cell.status), ("", "–")])
+                continue
+            r = cell.row
+            ref_experiment, _, ref_variant = r["reference"].partition("/")
+            body.append([
+                ("name", column.label()), ("name", f"{ref_experiment}/{short(ref_variant)}"), ("", str(r["n_pairs"])),
+                ("", fmt(r["delta"], sign=True)),
+                ("", f"[{fmt(r['delta_ci_low'], sign=True)}, {fmt(r['delta_ci_high'], sign=True)}]"),
+                ("", fmt(r["p_holm"])), (r["verdict"], f"{MARKS.get(r['verdict'], '')} {r['verdict']}"),
+                ("", fmt(r["mde"])),
+            ])
+        parts += [f"<h3><code>{escape(transfer.trick_label(trick))}</code></h3>",
+                  _table(["backbone", "vs", "pairs", "Δ", "95 % CI (corrected)", "p (Holm)", "verdict", "MDE"], body)]
+    parts.append(f'<p class="note">{escape(power_sentence(transfer))}</p>')
+    return parts
+
+
 def to_html(
     rows: Sequence[dict[str, Any]], per_class: PerClass, sweep_dir: Path,
     delta_png: bytes, per_class_png: bytes,
+    transfer: Transfer | None = None, transfer_png: bytes | None = None,
 ) -> str:
     common = common_overrides([r["variant"] for r in rows])
     short = lambda name: short_variant(name, common)  # noqa: E731
@@ -100,6 +129,8 @@ def to_html(
         power = "".join(f"<li><code>{escape(short(r['variant']))}</code>: {escape(r['power'])}.</li>" for r in compared)
         parts += ["<h2>Differences from the reference</h2>", f'<p class="note">{_markup(TESTS_TEXT)}</p>', tests,
                   f'<ul class="power">{power}</ul>', _image(delta_png, "Δ vs reference with corrected 95 % CIs and the ROPE")]
+    if transfer is not None and transfer_png is not None:
+        parts += _transfer_section(transfer, transfer_png, short)
     names = list(per_class)
     heat = _table(
         ["class", *(f"{n.partition('/')[0]}/{short(n.partition('/')[2])}" for n in names)],

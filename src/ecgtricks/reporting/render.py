@@ -95,7 +95,9 @@ def runs_label(row: dict[str, Any]) -> str:
     return f"{row['n_runs']} ({row['n_seeds']}×{row['n_folds']})"
 
 
-def to_markdown(rows: Sequence[dict[str, Any]], per_class: PerClass, sweep_dir: Path) -> str:
+def to_markdown(rows: Sequence[dict[str, Any]], per_class: PerClass, sweep_dir: Path,
+                extra: Sequence[str] = ()) -> str:
+    """The report as markdown; ``extra`` lines (the transfer section) go before the per-class F1."""
     common = common_overrides([r["variant"] for r in rows])
     short = lambda name: short_variant(name, common)  # noqa: E731
     lines = [
@@ -138,6 +140,8 @@ def to_markdown(rows: Sequence[dict[str, Any]], per_class: PerClass, sweep_dir: 
                 f"| {r['verdict']} | {fmt(r['mde'])} | {fmt(r['p_uncorrected'])} |"
             )
         lines += ["", *(f"- `{short(r['variant'])}`: {r['power']}." for r in compared)]
+    if extra:
+        lines += ["", *extra]
     names = list(per_class)
     lines += [
         "",

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from ecgtricks.reporting.figures import plot_delta, plot_per_class_f1
+from ecgtricks.reporting.figures import plot_delta, plot_per_class_f1, plot_transfer
 from ecgtricks.reporting.page import to_html
 from ecgtricks.reporting.render import (
     common_overrides,
@@ -19,6 +19,7 @@ from ecgtricks.reporting.render import (
 from ecgtricks.reporting.rows import build_rows
 from ecgtricks.reporting.runs import Group, collect, describe_missing, missing_runs
 from ecgtricks.reporting.stats import DEFAULT_ROPE
+from ecgtricks.reporting.transfer import build_transfer, transfer_csv, transfer_markdown
 from ecgtricks.utils.errors import ECGTricksError
 from ecgtricks.utils.files import atomic_write_bytes
 
@@ -26,19 +27,25 @@ log = logging.getLogger("ecgtricks.report")
 
 
 FILES = ("ablation.md", "ablation.csv", "per_class_f1.csv", "delta.png", "per_class_f1.png", "report.html")
+TRANSFER_FILES = ("transfer.csv", "transfer.png")
+"""Written besides :data:`FILES` only when the tricks span two backbones or more (the transfer
+matrix); otherwise removed from ``out_dir``, so that no stale matrix outlives its runs."""
 
 
 def write_report(
     sweep_dir: Path, out_dir: Path, rope: float = DEFAULT_ROPE
 ) -> tuple[list[dict[str, Any]], list[Group]]:
-    """Write :data:`FILES` into ``out_dir`` (each atomically); returns the rows and groups."""
+    """Write :data:`FILES` (and :data:`TRANSFER_FILES` when the runs span several backbones) into
+    ``out_dir``, each atomically; returns the rows and groups."""
     groups = collect(sweep_dir)
     if not groups:
         raise ECGTricksError(f"no finished runs (summary.json) below {sweep_dir}")
     rows, per_class = build_rows(groups, rope=rope)
     out_dir.mkdir(parents=True, exist_ok=True)
     delta_png, per_class_png = plot_delta(rows), plot_per_class_f1(per_class)
-    markdown = to_markdown(rows, per_class, sweep_dir)
+    transfer = build_transfer(rows, groups)
+    transfer_png = plot_transfer(transfer) if transfer is not None else None
+    markdown = to_markdown(rows, per_class, sweep_dir, transfer_markdown(transfer) if transfer is not None else ())
     lacking = missing_lines(groups)
     for line in lacking:
         log.warning("%s", line)
@@ -50,7 +57,13 @@ def write_report(
     atomic_write_bytes(out_dir / "per_class_f1.csv", per_class_csv(per_class).encode())
     atomic_write_bytes(out_dir / "delta.png", delta_png)
     atomic_write_bytes(out_dir / "per_class_f1.png", per_class_png)
-    page = to_html(rows, per_class, sweep_dir, delta_png, per_class_png)
+    if transfer is not None and transfer_png is not None:
+        atomic_write_bytes(out_dir / "transfer.csv", transfer_csv(transfer).encode())
+        atomic_write_bytes(out_dir / "transfer.png", transfer_png)
+    else:
+        for name in TRANSFER_FILES:
+            (out_dir / name).unlink(missing_ok=True)
+    page = to_html(rows, per_class, sweep_dir, delta_png, per_class_png, transfer, transfer_png)
     atomic_write_bytes(out_dir / "report.html", page.encode())
     failed = sorted(sweep_dir.rglob("error.txt"))
     if failed:
@@ -88,9 +101,12 @@ def log_to_wandb(rows: Sequence[dict[str, Any]], groups: Sequence[Group], out_di
     run = wandb.init(project=logger["project"], entity=logger.get("entity"),
                      job_type="report", name=f"report:{sweep_dir.name}", dir=str(out_dir),
                      mode=wandb_mode(None))
-    run.log({
+    logged = {
         "ablation": wandb.Table(columns=list(rows[0]), data=[list(r.values()) for r in rows]),
         "delta": wandb.Image(str(out_dir / "delta.png")),
         "per_class_f1": wandb.Image(str(out_dir / "per_class_f1.png")),
-    })
+    }
+    if (out_dir / "transfer.png").is_file():
+        logged["transfer"] = wandb.Image(str(out_dir / "transfer.png"))
+    run.log(logged)
     run.finish()
