@@ -176,3 +176,18 @@ def test_a_second_process_stops_without_touching_the_run(tmp_path: Path) -> None
     proc = train(args, tmp_path)
     assert proc.returncode == 0, proc.stderr[-2000:]
     assert (run_dir / "summary.json").is_file()
+
+
+def test_a_variant_name_too_long_for_a_file_system_is_shortened_and_keeps_its_seed() -> None:
+    """Names past NAME_MAX (255 bytes) cannot be directories: the start of the name, ``~`` and a
+    digest of the whole; the seed stays visible, so repetitions still pool in the report."""
+    from ecgtricks.reporting.runs import without_seed
+    from ecgtricks.runs.rundir import MAX_NAME, variant_name
+
+    long = [f"model.option_{i}={i}" for i in range(30)]
+    names = {seed: variant_name([*long, f"seed={seed}"], None) for seed in (0, 1)}
+    assert all(len(n.encode()) <= MAX_NAME for n in names.values())
+    assert names[0].endswith(",seed=0") and "~" in names[0]
+    assert without_seed(names[0]) == without_seed(names[1])
+    assert variant_name([*long[:-1], "model.option_29=x", "seed=0"], None) != names[0]  # the digest tells them apart
+    assert variant_name(["+trick=squeeze_excite", "seed=1"], None) == "+trick=squeeze_excite,seed=1"  # short: as before

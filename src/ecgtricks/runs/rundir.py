@@ -28,6 +28,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
@@ -91,7 +92,25 @@ def variant_name(overrides: Sequence[str], data_path: str | None) -> str:
     ]
     if data_path:
         items.append(f"data.path={dataset_label(data_path)}")
-    return ",".join(sorted(items)).replace("/", "_") or "default"
+    return _fit_name(",".join(sorted(items)).replace("/", "_") or "default")
+
+
+MAX_NAME = 240  # bytes: file systems refuse names past 255 (NAME_MAX)
+
+
+def _fit_name(name: str) -> str:
+    """``name`` itself when a file system takes it; else its start, ``~`` and a digest of the
+    whole -- the ``seed=`` override kept, so that the repetitions of a variant still share
+    their name without it (the report pools them so)."""
+    if len(name.encode()) <= MAX_NAME:
+        return name
+    tokens = re.split(r",(?![^\[]*\])", name)
+    seed = [t for t in tokens if t.startswith("seed=")]
+    rest = ",".join(t for t in tokens if not t.startswith("seed="))
+    digest = hashlib.sha256(rest.encode()).hexdigest()[:12]
+    keep = MAX_NAME - len(digest) - 1 - sum(len(t.encode()) + 1 for t in seed)
+    head = rest.encode()[:keep].decode(errors="ignore")
+    return ",".join([f"{head}~{digest}", *seed])
 
 
 def config_hash(cfg: DictConfig) -> str:
