@@ -117,6 +117,13 @@ class LossConfig:
     class_weight: bool = MISSING
     confusion_weight: bool = MISSING
     no_label_weight: float = MISSING
+    asl_gamma_neg: float = MISSING
+    asl_gamma_pos: float = MISSING
+    asl_clip: float = MISSING
+    focal_gamma: float = MISSING
+    focal_alpha: float | None = MISSING  # null: no alpha-balancing
+    label_smoothing: float = MISSING
+    challenge_weight: float = MISSING
 
 
 @dataclass
@@ -264,6 +271,9 @@ def check(cfg: DictConfig) -> None:
     check_options(cfg.model)
     if not 0 <= cfg.model.get("dropout", 0) < 1:
         raise ConfigError(f"model.dropout={cfg.model.dropout} must be in [0, 1)")
+    from ecgtricks.training.losses import check_loss
+
+    check_loss(as_dict(cfg.loss))  # ranges, and tricks that reshape the same terms
     import torch
 
     from ecgtricks.data.preprocess import build_pipeline
