@@ -27,8 +27,9 @@ PAPER = sorted({
     *FINAL, "bandpass_filter", "all_negative", "squeeze_excite", "resnext", "resnest", "bottleneck",
     "class_weight", "input_mixup",
 })
-# Tricks from other sources, not in the paper (their one-epoch runs: tests/training/test_losses_new.py).
-NEW = ["asymmetric_loss", "focal_loss", "label_smoothing", "challenge_loss"]
+# Tricks from other sources, not in the paper (their one-epoch runs: tests/training/test_losses_new.py,
+# tests/training/test_optim_tricks.py).
+NEW = ["asymmetric_loss", "focal_loss", "label_smoothing", "challenge_loss", "adamw", "one_cycle", "grad_clip"]
 ALL = sorted({*PAPER, *NEW})
 
 

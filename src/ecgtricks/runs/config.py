@@ -50,7 +50,13 @@ class Mixup(Choice):
 class Scheduler(Choice):
     plateau = "plateau"
     warmup_cosine = "warmup_cosine"
+    one_cycle = "one_cycle"
     none = "none"
+
+
+class Optimizer(Choice):
+    adam = "adam"
+    adamw = "adamw"
 
 
 class SplitName(Choice):
@@ -134,6 +140,7 @@ class AugmentConfig:
 
 @dataclass
 class OptimConfig:
+    optimizer: Optimizer = MISSING
     lr: float = MISSING
     weight_decay: float = MISSING
     no_bias_decay: bool = MISSING
@@ -141,6 +148,7 @@ class OptimConfig:
     plateau_factor: float = MISSING
     plateau_patience: int = MISSING
     warmup_fraction: float = MISSING
+    one_cycle_pct_start: float = MISSING
 
 
 @dataclass

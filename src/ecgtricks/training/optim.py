@@ -28,10 +28,25 @@ def warmup_cosine(step: int, total: int, warmup: int) -> float:
     return 0.5 * (1 + math.cos(math.pi * progress))
 
 
-def configure(module: nn.Module, cfg: dict[str, Any], total_steps: int) -> dict[str, Any]:
+OPTIMIZERS: dict[str, type[torch.optim.Optimizer]] = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW}
+
+
+def build_optimizer(module: nn.Module, cfg: dict[str, Any]) -> torch.optim.Optimizer:
+    """``optim.optimizer``: ``adam`` (the paper's; weight decay is L2 added to the gradient, so
+    Adam rescales it) or ``adamw`` (decay applied to the weights directly, decoupled from the
+    adaptive step). A missing key means ``adam``, so older configs build the same optimiser."""
+    kind = str(cfg.get("optimizer") or "adam")
+    if kind not in OPTIMIZERS:
+        raise ValueError(f"optim.optimizer={kind!r}: expected one of {sorted(OPTIMIZERS)}")
     groups = parameter_groups(module, cfg["weight_decay"], bool(cfg.get("no_bias_decay")))
-    optimizer = torch.optim.Adam(groups, lr=cfg["lr"])
-    kind = cfg.get("scheduler", "plateau")
+    return OPTIMIZERS[kind](groups, lr=cfg["lr"])
+
+
+def configure(module: nn.Module, cfg: dict[str, Any], total_steps: int) -> dict[str, Any]:
+    """Lightning's ``configure_optimizers`` answer for the ``optim`` section; ``total_steps`` is
+    the trainer's estimated number of optimiser steps (the step-wise schedules span it)."""
+    optimizer = build_optimizer(module, cfg)
+    kind = str(cfg.get("scheduler", "plateau"))
     if kind == "plateau":
         scheduler = torch.optim.lr_scheduler.ReduceLROnPlateau(
             optimizer, mode="min", factor=cfg["plateau_factor"], patience=cfg["plateau_patience"]
@@ -41,6 +56,14 @@ def configure(module: nn.Module, cfg: dict[str, Any], total_steps: int) -> dict[
         warmup = max(1, round(cfg["warmup_fraction"] * total_steps))
         scheduler = torch.optim.lr_scheduler.LambdaLR(
             optimizer, lambda step: warmup_cosine(step, total_steps, warmup)
+        )
+        return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
+    if kind == "one_cycle":
+        # optim.lr is the peak: starts at lr/25, peaks after pct_start of the steps, anneals
+        # (cosine) to lr/(25*1e4). Stepped per batch, so it must know every step up front.
+        scheduler = torch.optim.lr_scheduler.OneCycleLR(
+            optimizer, max_lr=cfg["lr"], total_steps=max(1, int(total_steps)),
+            pct_start=float(cfg.get("one_cycle_pct_start", 0.3)),
         )
         return {"optimizer": optimizer, "lr_scheduler": {"scheduler": scheduler, "interval": "step"}}
     return {"optimizer": optimizer}  # scheduler "none"
