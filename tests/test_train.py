@@ -74,7 +74,7 @@ def test_train_default_dataset_fold3(tmp_path: Path) -> None:
      ("input.chunk_stride=4096", "input.chunk_stride=4096 must be in 1..input.chunk_length=2048"),
      ("input.mode=chunks", "input.mode=chunks; Invalid value 'chunks', expected one of [crop, chunk]"),
      ("data.on_error=ignore", "Invalid value 'ignore', expected one of [skip, raise]"),
-     ("optim.scheduler=cosine", "expected one of [plateau, warmup_cosine, none]"),
+     ("optim.scheduler=cosine", "expected one of [plateau, warmup_cosine, one_cycle, none]"),
      ("batch_size=many", "Value 'many' of type 'str' could not be converted to Integer"),
      ("batch_size=0", "batch_size=0 must be >= 1"),
      ("preprocess.scale={type: scale, method: zscore}", "scaling method must be standard, minmax, robust or none")],

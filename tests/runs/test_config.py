@@ -36,7 +36,7 @@ def test_every_config_file_composes_completely(compose, group: str, option: str)
     [
         ("input.mode=chunks", "expected one of [crop, chunk]"),
         ("augment.mixup=cutmix", "expected one of [none, input, manifold]"),
-        ("optim.scheduler=cosine", "expected one of [plateau, warmup_cosine, none]"),
+        ("optim.scheduler=cosine", "expected one of [plateau, warmup_cosine, one_cycle, none]"),
         ("split.name=random", "expected one of [kfold, leave_one_source_out, dsail2020]"),
         ("data.on_error=ignore", "expected one of [skip, raise]"),
         ("postprocess.candidates=all", "expected one of [grid, distinct]"),

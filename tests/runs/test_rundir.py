@@ -191,3 +191,16 @@ def test_a_variant_name_too_long_for_a_file_system_is_shortened_and_keeps_its_se
     assert without_seed(names[0]) == without_seed(names[1])
     assert variant_name([*long[:-1], "model.option_29=x", "seed=0"], None) != names[0]  # the digest tells them apart
     assert variant_name(["+trick=squeeze_excite", "seed=1"], None) == "+trick=squeeze_excite,seed=1"  # short: as before
+
+
+def test_a_name_that_fits_name_max_keeps_its_old_name() -> None:
+    """A finished run's directory is found by its name: every name a file system accepts (up to
+    255 bytes) must stay exactly as it was before shortening existed; only 256 bytes and more change."""
+    from ecgtricks.runs.rundir import MAX_NAME, variant_name
+
+    assert MAX_NAME == 255
+    fits = "model.x=" + "a" * (255 - len("model.x=") - len(",seed=0"))
+    assert variant_name([fits, "seed=0"], None) == f"{fits},seed=0"
+    assert len(f"{fits},seed=0".encode()) == 255
+    too_long = variant_name([fits + "a", "seed=0"], None)
+    assert "~" in too_long and len(too_long.encode()) <= 255

@@ -95,7 +95,7 @@ def variant_name(overrides: Sequence[str], data_path: str | None) -> str:
     return _fit_name(",".join(sorted(items)).replace("/", "_") or "default")
 
 
-MAX_NAME = 240  # bytes: file systems refuse names past 255 (NAME_MAX)
+MAX_NAME = 255  # bytes: NAME_MAX; a name that fits stays as it always was (finished runs are found)
 
 
 def _fit_name(name: str) -> str:
