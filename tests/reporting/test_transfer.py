@@ -205,3 +205,17 @@ def test_power_sentence_names_undecided_cells_below_their_mde() -> None:
     sentence = power_sentence(transfer)
     assert "0.020 to 0.020" in sentence and "+trick=x on resnet1d (Δ +0.004, MDE 0.020)" in sentence
     assert "on xresnet1d50" not in sentence
+
+
+def test_column_labels_say_shared_settings_once() -> None:
+    """Settings every column has (the study's resampling, epochs) are said once; a column's label
+    keeps what sets it apart (its backbone and that backbone's sizes)."""
+    from ecgtricks.reporting.transfer import Column, Transfer
+
+    a = Column(("model.base_width=16", "trainer.max_epochs=8"), "xresnet1d50")
+    b = Column(("trainer.max_epochs=8",), "resnet1d")
+    transfer = Transfer([], [a, b], {}, rope=0.01)
+    assert transfer.shared_others() == ("trainer.max_epochs=8",)
+    assert transfer.column_label(a) == "xresnet1d50 · model.base_width=16"
+    assert transfer.column_label(b) == "resnet1d"
+    assert Transfer([], [], {}, rope=0.01).shared_others() == ()

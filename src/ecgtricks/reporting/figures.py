@@ -111,7 +111,7 @@ def plot_transfer(transfer: Any) -> bytes:
         ax.text(j, i + 0.1, cell.verdict, ha="center", va="center", fontsize=7, color=color)
         ax.text(j, i + 0.33, f"[{low[i, j]:+.3f}, {high[i, j]:+.3f}]", ha="center", va="center",
                 fontsize=6.5, color=color)
-    ax.set_xticks(range(n_cols), [c.label("\n") for c in transfer.columns], fontsize=8.5)
+    ax.set_xticks(range(n_cols), [transfer.column_label(c, "\n") for c in transfer.columns], fontsize=8.5)
     ax.xaxis.tick_top()
     ax.set_yticks(range(n_rows), [transfer.trick_label(t) for t in transfer.tricks], fontsize=8.5)
     ax.set_xticks(np.arange(n_cols + 1) - 0.5, minor=True)
@@ -121,6 +121,8 @@ def plot_transfer(transfer: Any) -> bytes:
     ax.set_xlabel(f"▲ better   ▼ worse   ≈ equivalent (±ROPE {transfer.rope:.3f})   ? undecided   "
                   "[95 % CI, corrected]", fontsize=8)
     fig.colorbar(image, ax=ax, label="Δ challenge score vs the same backbone's baseline", shrink=0.9)
+    if transfer.shared_others():
+        fig.suptitle("every column: " + " · ".join(transfer.shared_others()), fontsize=8, y=0.01, va="bottom")
     data = _png(fig)
     plt.close(fig)
     return data

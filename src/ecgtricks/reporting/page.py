@@ -28,7 +28,7 @@ h1 { font-size: 1.4em; } h2 { font-size: 1.15em; margin-top: 2em; } h3 { font-si
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 13px; }
 th { max-width: 9em; }
 th, td { border: 1px solid #ccc; padding: 3px 7px; text-align: right; }
-th { background: #f2f2f2; } td.name { text-align: left; font-family: monospace; }
+th { background: #f2f2f2; } td.name { text-align: left; font-family: monospace; max-width: 32em; overflow-wrap: anywhere; }
 td.better { background: #d9f2d9; } td.worse { background: #f7d4d4; }
 td.equivalent { background: #dbe8f7; } td.undecided { background: #eee; }
 p.note { color: #444; max-width: 60em; } ul.power { color: #333; }

@@ -115,6 +115,17 @@ class Transfer:
         there is no comparison."""
         return np.array([[self.cell(t, c).value(name) for c in self.columns] for t in self.tricks], dtype=float)
 
+    def shared_others(self) -> tuple[str, ...]:
+        """The overrides every column has (the study's common settings): said once, not per column."""
+        sets = [set(c.others) for c in self.columns]
+        common = set.intersection(*sets) if sets else set()
+        return tuple(o for o in self.columns[0].others if o in common) if self.columns else ()
+
+    def column_label(self, column: Column, sep: str = " · ") -> str:
+        """The backbone and what sets its column apart (shared settings left to :meth:`shared_others`)."""
+        shared = set(self.shared_others())
+        return sep.join([column.backbone, *(o for o in column.others if o not in shared)])
+
     def trick_label(self, trick: Trick) -> str:
         experiments = {t.experiment for t in self.tricks}
         return trick.name if len(experiments) < 2 else f"{trick.experiment}: {trick.name}"

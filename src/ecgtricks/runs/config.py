@@ -282,6 +282,9 @@ def check(cfg: DictConfig) -> None:
     from ecgtricks.training.losses import check_loss
 
     check_loss(as_dict(cfg.loss))  # ranges, and tricks that reshape the same terms
+    from ecgtricks.training.averaging import check_averaging
+
+    check_averaging(as_dict(cfg.callbacks))  # ema and swa both swap their average in
     import torch
 
     from ecgtricks.data.preprocess import build_pipeline

@@ -70,7 +70,8 @@ def fit(cfg: DictConfig, overrides: Sequence[str] = (), cache: Any = None) -> di
         if best is not None:
             log.info("reloading the best checkpoint %s", best)
             module = ECGClassifier.load_from_checkpoint(best, map_location="cpu")
-        if best is not None or not module.val_results:  # best weights, or a resumed finished run
+        changed = any(getattr(c, "revalidate", False) for c in callbacks)  # e.g. swa's batch-norm pass
+        if best is not None or changed or not module.val_results:  # best weights, or a resumed finished run
             trainer.validate(module, datamodule=datamodule, verbose=False)
         probs, targets, scores = (module.val_results[k] for k in ("probabilities", "targets", "metrics"))
         tuned = tune_thresholds(targets, probs, candidates=str(cfg.postprocess.candidates), edition=year)
