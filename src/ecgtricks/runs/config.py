@@ -74,6 +74,12 @@ class Candidates(Choice):
     distinct = "distinct"
 
 
+class WindowTTA(Choice):
+    none = "none"  # whole records
+    max = "max"  # overlapping windows, the maximum over them (the PTB-XL benchmark)
+    mean = "mean"  # overlapping windows, the mean probability
+
+
 @dataclass
 class DataConfig:
     path: str | None = MISSING  # null: the built-in synthetic dataset
@@ -157,6 +163,9 @@ class PostprocessConfig:
     tune_thresholds: bool = MISSING
     candidates: Candidates = MISSING
     fold_ensemble: bool = MISSING
+    tta: WindowTTA = WindowTTA.none  # evaluation and prediction over windows (sliding_window_tta)
+    tta_window_s: float = 2.5
+    tta_stride_s: float = 1.25
 
 
 @dataclass
@@ -282,6 +291,9 @@ def check(cfg: DictConfig) -> None:
     from ecgtricks.training.losses import check_loss
 
     check_loss(as_dict(cfg.loss))  # ranges, and tricks that reshape the same terms
+    if not 0 < cfg.postprocess.tta_stride_s <= cfg.postprocess.tta_window_s:
+        raise ConfigError(f"postprocess.tta_stride_s={cfg.postprocess.tta_stride_s} must be in "
+                          f"(0, postprocess.tta_window_s={cfg.postprocess.tta_window_s}]")
     from ecgtricks.training.averaging import check_averaging
 
     check_averaging(as_dict(cfg.callbacks))  # ema and swa both swap their average in

@@ -27,6 +27,7 @@ from ecgtricks.data.leads import order_leads
 from ecgtricks.data.preprocess import Pipeline, build_pipeline
 from ecgtricks.data.record import Record
 from ecgtricks.models import build_model
+from ecgtricks.models.windows import sliding_window_logits, window_samples
 from ecgtricks.utils.errors import ECGTricksError, RecordError
 from ecgtricks.utils.files import atomic_write_bytes, atomic_write_json
 
@@ -73,6 +74,7 @@ class FoldModel:
     classes: tuple[str, ...]
     thresholds: np.ndarray
     meta: dict[str, Any]
+    tta: dict[str, Any] | None = None  # the run's test-time windows (postprocess.tta*), seconds; None: whole records
 
     @property
     def edition(self) -> int:
@@ -100,9 +102,11 @@ def load_model_dir(directory: str | Path, device: str = "cpu") -> FoldModel:
     net = build_model(model_cfg, len(leads), len(classes))
     net.load_state_dict(torch.load(directory / WEIGHTS, map_location=device, weights_only=True))
     net.to(device).eval()
+    post = config.get("postprocess") or {}
+    tta = {k: post[k] for k in ("tta", "tta_window_s", "tta_stride_s")} if post.get("tta", "none") != "none" else None
     return FoldModel(
         directory, net, build_pipeline(config["preprocess"]), leads, classes,
-        np.asarray(meta["thresholds"], dtype=np.float64), meta,
+        np.asarray(meta["thresholds"], dtype=np.float64), meta, tta,
     )
 
 
@@ -151,8 +155,13 @@ class Ensemble:
             x, fs = prepared[key]
             net = model.net
             x = x.to(next(net.parameters()).device)
-            features = net.features_windowed(x, int(window_s * fs))
-            probs.append(torch.sigmoid(net.head(features)).squeeze(0).cpu().numpy())
+            if model.tta is not None:  # the windows the run validated with (sliding_window_tta)
+                spec = window_samples(model.tta, fs)
+                lengths = torch.tensor([x.shape[-1]], device=x.device)
+                logits = sliding_window_logits(net, x, lengths, spec["window"], spec["stride"], spec["how"])
+            else:
+                logits = net.head(net.features_windowed(x, int(window_s * fs)))
+            probs.append(torch.sigmoid(logits).squeeze(0).cpu().numpy())
         return np.mean(probs, axis=0)
 
 

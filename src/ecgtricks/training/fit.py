@@ -53,7 +53,8 @@ def fit(cfg: DictConfig, overrides: Sequence[str] = (), cache: Any = None) -> di
     classes = list(edition(year).codes)
     datamodule = build_datamodule(cfg, cache)
     datamodule.setup()
-    module = build_module(cfg, datamodule.targets[datamodule.train_idx].sum(axis=0).astype(int).tolist())
+    module = build_module(cfg, datamodule.targets[datamodule.train_idx].sum(axis=0).astype(int).tolist(),
+                          fs=datamodule.cache.fs)
     callbacks = instantiate_named(cfg.callbacks, "callbacks")
     loggers = instantiate_named(cfg.logger, "logger")
     for logger in loggers:
@@ -144,16 +145,24 @@ def build_datamodule(cfg: DictConfig, cache: Any = None) -> Any:
     )
 
 
-def build_module(cfg: DictConfig, class_counts: list[int]) -> Any:
-    """The LightningModule for ``cfg``; ``class_counts``: positives per class among the training records."""
+def build_module(cfg: DictConfig, class_counts: list[int], fs: float | None = None) -> Any:
+    """The LightningModule for ``cfg``; ``class_counts``: positives per class among the training
+    records; ``fs``: the cache's sampling rate (test-time windows are given in seconds)."""
+    from ecgtricks.models.windows import window_samples
     from ecgtricks.scoring.editions import edition
     from ecgtricks.training.module import ECGClassifier
+    from ecgtricks.utils.errors import ConfigError
 
+    tta = None
+    if str(cfg.postprocess.tta) != "none":
+        if fs is None:
+            raise ConfigError("postprocess.tta needs the records' sampling rate: set preprocess.resample.fs")
+        tta = window_samples(cfg.postprocess, fs)
     return ECGClassifier(
         as_dict(cfg.model), as_dict(cfg.optim), num_classes=edition(cfg.data.edition).n_classes, in_channels=len(cfg.data.leads),
         loss=as_dict(cfg.loss), augment=as_dict(cfg.augment), input=as_dict(cfg.input),
         class_counts=class_counts, threshold=cfg.postprocess.threshold,
-        compile=bool(cfg.trainer.get("compile", False)), edition=int(cfg.data.edition),
+        compile=bool(cfg.trainer.get("compile", False)), edition=int(cfg.data.edition), tta=tta,
     )
 
 

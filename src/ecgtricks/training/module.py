@@ -1,7 +1,7 @@
 """The LightningModule: a registry network, the configured loss, mixup, input mode, schedule.
 
 Each trick is a setting of one unit used here: ``input.mode`` (crop or chunk), ``augment.mixup``
-(none, input or manifold), the loss weights, and the optimiser/schedule; the training step
+(none, input or manifold), the loss weights, the optimiser/schedule and evaluation over windows; the training step
 itself has no trick-specific code beyond choosing among them.
 
 Every value is logged with ``sync_dist``: under DDP the training loss is averaged over the
@@ -29,6 +29,7 @@ import pytorch_lightning as pl
 import torch
 
 from ecgtricks.models import build_model
+from ecgtricks.models.windows import sliding_window_logits
 from ecgtricks.scoring import metrics
 from ecgtricks.scoring.editions import edition as scored_edition
 from ecgtricks.training import optim
@@ -67,6 +68,7 @@ class ECGClassifier(pl.LightningModule):
         threshold: float = 0.5,
         compile: bool = False,  # noqa: A002 (trainer.compile)
         edition: int = 2020,  # the challenge edition: its classes, weights and scorer
+        tta: dict[str, Any] | None = None,  # evaluation over windows: {how, window, stride} (samples)
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -77,6 +79,7 @@ class ECGClassifier(pl.LightningModule):
         self.input_cfg = dict(input or {"mode": "crop"})
         self.threshold = threshold
         self.edition = int(edition)
+        self.tta = dict(tta) if tta and tta.get("how", "none") != "none" else None
         self.criterion = build_loss(loss or {}, class_counts or [1] * num_classes, edition=self.edition)
         self._val_probs: list[torch.Tensor] = []
         self._val_targets: list[torch.Tensor] = []
@@ -88,7 +91,13 @@ class ECGClassifier(pl.LightningModule):
         self._compiled_features = torch.compile(self.train_features) if compile else None
 
     def forward(self, x: torch.Tensor, lengths: torch.Tensor | None = None) -> torch.Tensor:
-        """Logits of whole records (evaluation): padding masked, no chunking."""
+        """Logits of whole records (evaluation): padding masked, no chunking; with ``tta``, the
+        aggregate over the records' windows (``sliding_window_tta``)."""
+        if self.tta is not None:
+            if lengths is None:
+                lengths = torch.full((x.shape[0],), x.shape[-1], device=x.device)
+            return sliding_window_logits(self.net, x, lengths, int(self.tta["window"]), int(self.tta["stride"]),
+                                         str(self.tta["how"]))
         return self.net(x, lengths)
 
     def train_features(self, x: torch.Tensor, lengths: torch.Tensor) -> torch.Tensor:
