@@ -30,7 +30,8 @@ PAPER = sorted({
 # Tricks from other sources, not in the paper (their one-epoch runs: tests/training/test_losses_new.py,
 # tests/training/test_optim_tricks.py).
 NEW = ["asymmetric_loss", "focal_loss", "label_smoothing", "challenge_loss", "adamw", "one_cycle", "grad_clip",
-       "ema", "swa", "sliding_window_tta"]
+       "ema", "swa", "sliding_window_tta", "baseline_wander", "noise", "amplitude_scale", "time_stretch",
+       "time_mask", "cutmix"]
 ALL = sorted({*PAPER, *NEW})
 
 

@@ -45,6 +45,7 @@ class Mixup(Choice):
     none = "none"
     input = "input"
     manifold = "manifold"
+    cutmix = "cutmix"  # a partner's span pasted into the signal (Yun et al. 2019)
 
 
 class Scheduler(Choice):
@@ -142,6 +143,12 @@ class LossConfig:
 class AugmentConfig:
     mixup: Mixup = MISSING
     alpha: float = MISSING
+    p: float = 0.5  # each signal augmentation: the share of records it changes
+    baseline_wander: float = 0.0  # 0: off (training/augment.py says what each strength means)
+    noise: float = 0.0
+    amplitude_scale: float = 0.0
+    time_stretch: float = 0.0
+    time_mask: float = 0.0
 
 
 @dataclass
@@ -291,6 +298,18 @@ def check(cfg: DictConfig) -> None:
     from ecgtricks.training.losses import check_loss
 
     check_loss(as_dict(cfg.loss))  # ranges, and tricks that reshape the same terms
+    from ecgtricks.training.augment import SETTINGS
+
+    for name in SETTINGS:
+        limit = 1.0 if name in ("amplitude_scale", "time_stretch", "time_mask") else float("inf")
+        if not 0 <= cfg.augment[name] < limit:
+            raise ConfigError(f"augment.{name}={cfg.augment[name]} must be in [0, {limit})")
+    mixing = [t for t in ("input_mixup", "manifold_mixup", "cutmix") if t in (cfg.get("tricks") or {})]
+    if len(mixing) > 1:
+        raise ConfigError(f"tricks {' and '.join(mixing)} each set augment.mixup (one mixing per batch): keep one, "
+                          f"e.g. without={mixing[0]}")
+    if not 0 <= cfg.augment.p <= 1:
+        raise ConfigError(f"augment.p={cfg.augment.p} must be in [0, 1]")
     if not 0 < cfg.postprocess.tta_stride_s <= cfg.postprocess.tta_window_s:
         raise ConfigError(f"postprocess.tta_stride_s={cfg.postprocess.tta_stride_s} must be in "
                           f"(0, postprocess.tta_window_s={cfg.postprocess.tta_window_s}]")

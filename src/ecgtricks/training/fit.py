@@ -162,7 +162,7 @@ def build_module(cfg: DictConfig, class_counts: list[int], fs: float | None = No
         as_dict(cfg.model), as_dict(cfg.optim), num_classes=edition(cfg.data.edition).n_classes, in_channels=len(cfg.data.leads),
         loss=as_dict(cfg.loss), augment=as_dict(cfg.augment), input=as_dict(cfg.input),
         class_counts=class_counts, threshold=cfg.postprocess.threshold,
-        compile=bool(cfg.trainer.get("compile", False)), edition=int(cfg.data.edition), tta=tta,
+        compile=bool(cfg.trainer.get("compile", False)), edition=int(cfg.data.edition), tta=tta, fs=fs,
     )
 
 

@@ -33,9 +33,10 @@ from ecgtricks.models.windows import sliding_window_logits
 from ecgtricks.scoring import metrics
 from ecgtricks.scoring.editions import edition as scored_edition
 from ecgtricks.training import optim
+from ecgtricks.training.augment import augment_signals
 from ecgtricks.training.chunking import chunked_features
 from ecgtricks.training.losses import build_loss
-from ecgtricks.training.mixup import mixup
+from ecgtricks.training.mixup import cutmix, mixup
 
 
 class _EpochSums:
@@ -69,6 +70,7 @@ class ECGClassifier(pl.LightningModule):
         compile: bool = False,  # noqa: A002 (trainer.compile)
         edition: int = 2020,  # the challenge edition: its classes, weights and scorer
         tta: dict[str, Any] | None = None,  # evaluation over windows: {how, window, stride} (samples)
+        fs: float | None = None,  # the cache's sampling rate (signal augmentations in Hz)
     ) -> None:
         super().__init__()
         self.save_hyperparameters()
@@ -78,6 +80,7 @@ class ECGClassifier(pl.LightningModule):
         self.augment = dict(augment or {"mixup": "none"})
         self.input_cfg = dict(input or {"mode": "crop"})
         self.threshold = threshold
+        self.fs = fs
         self.edition = int(edition)
         self.tta = dict(tta) if tta and tta.get("how", "none") != "none" else None
         self.criterion = build_loss(loss or {}, class_counts or [1] * num_classes, edition=self.edition)
@@ -111,8 +114,9 @@ class ECGClassifier(pl.LightningModule):
         """The loss of one training batch: input mode, mixup, dropout, head (no logging; what a
         bare loop calls)."""
         mode, alpha = self.augment["mixup"], float(self.augment.get("alpha", 0.2))
-        if mode == "input":
-            x, y = mixup(x, y, alpha)
+        x = augment_signals(x, lengths, self.augment, self.fs)
+        if mode in ("input", "cutmix"):
+            x, y = (mixup if mode == "input" else cutmix)(x, y, alpha)
             lengths = torch.full_like(lengths, x.shape[-1])  # a mix spans both records
         features = (self._compiled_features or self.train_features)(x, lengths)
         if mode == "manifold":
