@@ -6,6 +6,7 @@ Reference implementations "in the paper's style" (per record, per lead loops) ar
 same records in the same process, so the ratios do not depend on the machine.
 
     python scripts/bench.py [--records 1000] [--quick] [--device cuda]
+    python scripts/bench.py --only tricks           # each augmentation, ema and test-time windows as ratios
     python scripts/bench.py --only loop             # Lightning loop against a bare loop, same batches
     python scripts/bench.py --only fullscale --twin-scale 1 --twin-dir /data/twin   # the 43,101 records
     python scripts/bench.py --only fullscale --edition 2021 --twin-scale 1 --twin-dir /data/twin2021  # 88,253
@@ -305,6 +306,90 @@ def bench_backbones(device: str, quick: bool, names: list[str] | None = None, sa
     return rates
 
 
+
+TRICK_STEPS = ["baseline_wander", "noise", "amplitude_scale", "time_stretch", "time_mask", "cutmix", "ema"]
+
+
+def bench_tricks(device: str, quick: bool, batch: int = 32, samples: int = 5000) -> dict[str, float]:
+    """The baseline's training step (augmentations, mixing, loss, backward, Adam) with each
+    augmentation trick and with ``ema``, as a ratio to the plain step, all measured in this run
+    round-robin (drift falls on every variant alike); and prediction over sliding windows
+    (``sliding_window_tta``, 2.5 s every 1.25 s) against whole records."""
+    import torch
+    from torch.optim.swa_utils import AveragedModel
+
+    from ecgtricks.models.windows import sliding_window_logits
+    from ecgtricks.training.averaging import EMA
+    from ecgtricks.training.fit import build_module
+
+    warnings.filterwarnings("ignore")
+    if device == "cpu":
+        torch.set_num_threads(2)
+    fs = samples / 10.0
+    modules = {}
+    for name in ["plain", *TRICK_STEPS]:
+        cfg = compose_config([] if name in ("plain", "ema") else [f"+trick={name}"])
+        torch.manual_seed(0)
+        modules[name] = build_module(cfg, [100] * 24, fs=fs).to(device).train()
+    g = torch.Generator().manual_seed(0)
+    x = torch.randn(batch, 12, samples, generator=g).to(device)
+    y = (torch.rand(batch, 24, generator=g) < 0.1).float().to(device)
+    lengths = torch.full((batch,), samples, device=device)
+    optimisers = {n: torch.optim.Adam(m.parameters(), lr=1e-3) for n, m in modules.items()}
+    ema = EMA(decay=0.999)
+    averaged = AveragedModel(modules["ema"], device=device, use_buffers=True, multi_avg_fn=ema._lerp)
+
+    def step(name: str) -> float:
+        module, opt = modules[name], optimisers[name]
+        if device == "cuda":
+            torch.cuda.synchronize()
+        started = time.perf_counter()
+        loss = module.training_loss(x, y, lengths)
+        opt.zero_grad(set_to_none=True)
+        loss.backward()
+        opt.step()
+        if name == "ema":
+            averaged.update_parameters(module)
+        if device == "cuda":
+            torch.cuda.synchronize()
+        return time.perf_counter() - started
+
+    rounds = 2 if quick else 8
+    times: dict[str, list[float]] = {n: [] for n in modules}
+    for r in range(rounds + 1):  # round 0: warm-up
+        for name in modules:
+            seconds = step(name)
+            if r:
+                times[name].append(seconds)
+    plain = statistics.median(times["plain"])
+    report(f"baseline train step ({device}, batch {batch} x {samples} samples)", plain, "s/step")
+    ratios = {}
+    for name in TRICK_STEPS:
+        ratios[name] = statistics.median(times[name]) / plain
+        target = "<= 1.05" if name == "ema" else "<= 1.10"
+        report(f"  with {name}", ratios[name], "x plain step", target)
+    net = modules["plain"].net.eval()
+    whole_x, whole_lengths = x[:16], lengths[:16]
+    window, stride = int(2.5 * fs), int(1.25 * fs)
+    with torch.no_grad():
+        def predict(windows: bool) -> float:
+            started = time.perf_counter()
+            if windows:
+                sliding_window_logits(net, whole_x, whole_lengths, window, stride, "max")
+            else:
+                net(whole_x, whole_lengths)
+            if device == "cuda":
+                torch.cuda.synchronize()
+            return time.perf_counter() - started
+
+        pairs = [(predict(False), predict(True)) for _ in range(rounds + 1)][1:]
+    whole = statistics.median(p[0] for p in pairs)
+    ratios["sliding_window_tta"] = statistics.median(p[1] for p in pairs) / whole
+    report("  prediction with sliding_window_tta (16 records x 10 s)", ratios["sliding_window_tta"], "x whole records",
+           note=f"whole records {whole * 1000:.0f} ms; 2.5 s windows every 1.25 s score ~2x the samples")
+    return ratios
+
+
 # ---------------------------------------------------------------------------- training loop
 
 
@@ -527,7 +612,8 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="fewer repetitions (for tests)")
     parser.add_argument("--device", default="cpu", help="cpu or cuda for the training-step figures")
     parser.add_argument("--only", nargs="*",
-                        default=["data", "training", "backbones", "loop", "metrics", "memory", "scaling", "fullscale"])
+                        default=["data", "training", "backbones", "tricks", "loop", "metrics", "memory", "scaling",
+                                 "fullscale"])
     parser.add_argument("--twin-scale", type=float, default=0.05, help="fullscale: the twin's scale (1 = 43,101 records)")
     parser.add_argument("--twin-dir", type=Path, default=None, help="fullscale: an existing twin to use")
     parser.add_argument("--train-batches", type=int, default=10, help="fullscale: training batches timed")
@@ -557,6 +643,8 @@ def main() -> None:
             bench_training(args.device, args.quick)
         if "backbones" in args.only:
             bench_backbones(args.device, args.quick, args.models)
+        if "tricks" in args.only:
+            bench_tricks(args.device, args.quick)
         if "loop" in args.only:
             bench_loop(tmp, args.device, args.quick)
         if "metrics" in args.only:
