@@ -6,10 +6,10 @@ epoch), so a rerun (or a resumed run) draws the same. Validation and prediction 
 Each has one strength setting in ``augment`` whose 0 switches it off (the batch is returned
 untouched, bit for bit), and each augmented record is chosen with probability ``augment.p``:
 
-- ``baseline_wander``: a sum of three sinusoids of 0.05-0.5 Hz, random phase, amplitude up to
-  the setting (in the standardised signal's units), per record and lead;
+- ``baseline_wander``: a sum of three sinusoids of 0.05-0.5 Hz (per record), random phase and
+  amplitude up to the setting (in the signal's units) per lead;
 - ``noise``: Gaussian noise of standard deviation up to the setting, a 50 or 60 Hz power-line
-  sinusoid of half that amplitude, and muscle noise (differenced Gaussian noise: broadband, high
+  sinusoid of half that amplitude, and muscle noise (the same Gaussian draw differenced: high
   frequencies) of half that standard deviation;
 - ``amplitude_scale``: each lead scaled by a factor drawn from [1 - s, 1 + s];
 - ``time_stretch``: the record resampled by a factor drawn from [1 - s, 1 + s] about its start
@@ -39,23 +39,26 @@ def _chosen(x: torch.Tensor, p: float) -> torch.Tensor:
 def baseline_wander(x: torch.Tensor, fs: float, amplitude: float) -> torch.Tensor:
     n, leads, samples = x.shape
     t = torch.arange(samples, device=x.device, dtype=x.dtype) / fs
-    freq = 0.05 + 0.45 * torch.rand(n, leads, 3, 1, device=x.device, dtype=x.dtype)
+    # Three frequencies per record (respiration moves every lead alike), phase and amplitude per
+    # lead: sin(a + p) = sin a cos p + cos a sin p needs one sin and cos per record, not per lead.
+    arg = 2 * math.pi * (0.05 + 0.45 * torch.rand(n, 1, 3, 1, device=x.device, dtype=x.dtype)) * t
     phase = 2 * math.pi * torch.rand(n, leads, 3, 1, device=x.device, dtype=x.dtype)
     amp = amplitude * torch.rand(n, leads, 3, 1, device=x.device, dtype=x.dtype) / 3
-    return (amp * torch.sin(2 * math.pi * freq * t + phase)).sum(dim=2)
+    return (amp * (torch.sin(arg) * torch.cos(phase) + torch.cos(arg) * torch.sin(phase))).sum(dim=2)
 
 
 def noise(x: torch.Tensor, fs: float, sd: float) -> torch.Tensor:
     n, leads, samples = x.shape
     level = sd * torch.rand(n, 1, 1, device=x.device, dtype=x.dtype)
-    gaussian = torch.randn_like(x) * level
-    mains = torch.where(torch.rand(n, 1, 1, device=x.device) < 0.5, 50.0, 60.0).to(x.dtype)
-    phase = 2 * math.pi * torch.rand(n, leads, 1, device=x.device, dtype=x.dtype)
-    t = torch.arange(samples, device=x.device, dtype=x.dtype) / fs
-    powerline = 0.5 * level * torch.sin(2 * math.pi * mains * t + phase)
+    # One Gaussian draw serves both: itself (white) and its first difference (muscle: high frequencies).
     white = torch.randn(n, leads, samples + 1, device=x.device, dtype=x.dtype)
-    muscle = 0.5 * level * (white[..., 1:] - white[..., :-1]) / math.sqrt(2.0)
-    return gaussian + powerline + muscle
+    muscle = (white[..., 1:] - white[..., :-1]) * (0.5 / math.sqrt(2.0))
+    mains = torch.where(torch.rand(n, 1, 1, device=x.device) < 0.5, 50.0, 60.0).to(x.dtype)
+    arg = 2 * math.pi * mains * (torch.arange(samples, device=x.device, dtype=x.dtype) / fs)  # n x 1 x samples
+    phase = 2 * math.pi * torch.rand(n, leads, 1, device=x.device, dtype=x.dtype)
+    # sin(arg + phase) per lead from one sin and cos per record (not one sin per lead and sample)
+    powerline = 0.5 * (torch.sin(arg) * torch.cos(phase) + torch.cos(arg) * torch.sin(phase))
+    return level * (white[..., 1:] + muscle + powerline)
 
 
 def amplitude_scale(x: torch.Tensor, s: float) -> torch.Tensor:
