@@ -35,7 +35,7 @@ def test_every_config_file_composes_completely(compose, group: str, option: str)
     ("override", "message"),
     [
         ("input.mode=chunks", "expected one of [crop, chunk]"),
-        ("augment.mixup=cutmix", "expected one of [none, input, manifold]"),
+        ("augment.mixup=cutout", "expected one of [none, input, manifold, cutmix]"),
         ("optim.scheduler=cosine", "expected one of [plateau, warmup_cosine, one_cycle, none]"),
         ("split.name=random", "expected one of [kfold, leave_one_source_out, dsail2020]"),
         ("data.on_error=ignore", "expected one of [skip, raise]"),
